@@ -1,0 +1,123 @@
+//! The body of `POST /v1/data-silo`: a data silo's JSON datapoints for an ACCESS job.
+
+use crate::AccessStatus;
+use crate::validate::{Checker, Validate, ValidationError};
+
+/// JSON datapoints for an ACCESS job (`POST /v1/data-silo`).
+///
+/// ```
+/// use transcend_types::{AccessProfile, AccessUpload};
+/// use serde_json::json;
+///
+/// let done = AccessUpload::ready(vec![AccessProfile::new("ben").datapoint("name", json!("Ben Farrell"))]);
+/// let partial = AccessUpload::partial(vec![AccessProfile::new("ben").datapoint("favoriteFood", json!(["pizza"]))]);
+/// let nobody_here = AccessUpload::not_found();
+/// # let _ = (done, partial, nobody_here);
+/// ```
+#[derive(
+    Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
+)]
+#[non_exhaustive]
+pub struct AccessUpload {
+    /// The profiles found for the person: zero, one or many.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub profiles: Option<Vec<AccessProfile>>,
+    /// `READY` finishes the job: every datapoint not yet reported becomes "no data".
+    /// Leave it out when more uploads follow.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<AccessStatus>,
+}
+
+/// One profile (account) of the person and its datapoints.
+#[derive(
+    Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
+)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct AccessProfile {
+    /// The profile's identifier in the silo.
+    pub profile_id: String,
+    /// Datapoint key to its data (any JSON).
+    pub profile_data: serde_json::Map<String, serde_json::Value>,
+}
+
+impl AccessProfile {
+    /// A profile with no datapoints yet.
+    pub fn new(profile_id: impl Into<String>) -> Self {
+        Self {
+            profile_id: profile_id.into(),
+            profile_data: serde_json::Map::new(),
+        }
+    }
+
+    /// Adds a datapoint.
+    pub fn datapoint(mut self, key: impl Into<String>, value: serde_json::Value) -> Self {
+        self.profile_data.insert(key.into(), value);
+        self
+    }
+}
+
+impl AccessUpload {
+    /// Profiles, with more uploads to come.
+    pub fn partial(profiles: Vec<AccessProfile>) -> Self {
+        Self {
+            profiles: Some(profiles),
+            status: None,
+        }
+    }
+
+    /// Profiles, and the job is done.
+    pub fn ready(profiles: Vec<AccessProfile>) -> Self {
+        Self {
+            profiles: Some(profiles),
+            status: Some(AccessStatus::Ready),
+        }
+    }
+
+    /// The person is not in this silo: `{"status": "READY"}`.
+    pub fn not_found() -> Self {
+        Self {
+            profiles: None,
+            status: Some(AccessStatus::Ready),
+        }
+    }
+}
+
+impl Validate for AccessUpload {
+    fn validate(&self) -> Result<(), ValidationError> {
+        let mut checker = Checker::default();
+        for (i, profile) in self.profiles.iter().flatten().enumerate() {
+            checker.non_empty(|| format!("profiles[{i}].profileId"), &profile.profile_id);
+        }
+        if let Some(status) = &self.status {
+            checker.known(
+                || "status".into(),
+                status.as_str(),
+                status.is_known(),
+                AccessStatus::KNOWN_NAMES,
+            );
+        }
+        checker.finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn not_found_is_status_ready_alone() {
+        assert_eq!(
+            serde_json::to_string(&AccessUpload::not_found()).unwrap(),
+            r#"{"status":"READY"}"#
+        );
+    }
+
+    #[test]
+    fn an_empty_profile_id_is_named() {
+        let error = AccessUpload::partial(vec![AccessProfile::new("")])
+            .validate()
+            .unwrap_err();
+        assert!(error.names_field("profiles[0].profileId"));
+    }
+}

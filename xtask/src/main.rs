@@ -1,0 +1,99 @@
+//! `cargo xtask …`: generates the files under `schemas/` and the country table, and
+//! checks that the committed copies are fresh.
+//!
+//! ```text
+//! cargo xtask schemas            write schemas/*.schema.json
+//! cargo xtask schemas --check    exit 1, naming each stale file, if any differs
+//! cargo xtask countries [--check]  the same for the ISO 3166-1 country table
+//! ```
+
+mod countries;
+mod generated;
+mod schemas;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let check = args.iter().any(|a| a == "--check");
+    let task = args
+        .iter()
+        .find(|a| !a.starts_with("--"))
+        .map(String::as_str);
+    let files = match task {
+        Some("schemas") => schemas::files(),
+        Some("countries") => vec![countries::file()],
+        _ => {
+            eprintln!("usage: cargo xtask <schemas|countries> [--check]");
+            return ExitCode::from(2);
+        }
+    };
+    let root = workspace_root();
+    let outcome = if check {
+        generated::check(&root, &files, task.unwrap_or_default())
+    } else {
+        generated::write(&root, &files)
+    };
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("{message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn workspace_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(PathBuf::from)
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use generated::GeneratedFile;
+
+    /// `cargo test` fails when a generated file is stale, saying how to fix it.
+    #[test]
+    fn committed_schemas_are_fresh() {
+        let root = workspace_root();
+        if let Err(message) = generated::check(&root, &schemas::files(), "schemas") {
+            panic!("{message}");
+        }
+    }
+
+    #[test]
+    fn committed_country_table_is_fresh() {
+        let root = workspace_root();
+        if let Err(message) = generated::check(&root, &[countries::file()], "countries") {
+            panic!("{message}");
+        }
+    }
+
+    #[test]
+    fn generated_files_are_deterministic() {
+        assert_eq!(schemas::files(), schemas::files());
+        assert_eq!(countries::file(), countries::file());
+    }
+
+    #[test]
+    fn a_stale_file_is_named() {
+        let dir = std::env::temp_dir().join(format!("xtask-stale-{}", std::process::id()));
+        let files = vec![GeneratedFile {
+            path: "a.json".into(),
+            contents: "new\n".into(),
+        }];
+        generated::write(&dir, &files).unwrap();
+        assert!(generated::check(&dir, &files, "schemas").is_ok());
+        std::fs::write(dir.join("a.json"), "old\n").unwrap();
+        let message = generated::check(&dir, &files, "schemas").unwrap_err();
+        assert!(
+            message.contains("a.json") && message.contains("cargo xtask schemas"),
+            "{message}"
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
