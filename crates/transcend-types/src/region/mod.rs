@@ -73,24 +73,27 @@ impl Region {
             );
         }
         if let Some(subdivision) = &self.country_sub_division {
-            if let Err(error) = CountrySubdivision::parse(subdivision.as_str()) {
-                checker.report(
+            match subdivision.known_country() {
+                None => checker.report(
                     format!("{path}.countrySubDivision"),
                     ProblemKind::Malformed {
-                        value: error.value,
+                        value: subdivision.to_string(),
                         expected: SubdivisionError::EXPECTED,
                     },
-                );
-            } else if let Some(country) = &self.country
-                && *country != subdivision.country()
-            {
-                checker.report(
-                    format!("{path}.country"),
-                    ProblemKind::CountryMismatch {
-                        country: country.to_string(),
-                        subdivision: subdivision.to_string(),
-                    },
-                );
+                ),
+                Some(prefix) => {
+                    if let Some(country) = &self.country
+                        && *country != prefix
+                    {
+                        checker.report(
+                            format!("{path}.country"),
+                            ProblemKind::CountryMismatch {
+                                country: country.to_string(),
+                                subdivision: subdivision.to_string(),
+                            },
+                        );
+                    }
+                }
             }
         }
     }

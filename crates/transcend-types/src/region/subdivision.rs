@@ -36,23 +36,15 @@ impl CountrySubdivision {
     /// Checks the form and that the prefix is a known country.
     pub fn parse(value: impl Into<String>) -> Result<Self, SubdivisionError> {
         let value = value.into();
-        let well_formed = match value.split_once('-') {
-            Some((country, local)) => {
-                country.len() == 2
-                    && country.bytes().all(|b| b.is_ascii_uppercase())
-                    && Country::parse(country).is_known()
-                    && (1..=3).contains(&local.len())
-                    && local
-                        .bytes()
-                        .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
-            }
-            None => false,
-        };
-        if well_formed {
-            Ok(Self(value))
-        } else {
-            Err(SubdivisionError { value })
+        match known_country(&value) {
+            Some(_) => Ok(Self(value)),
+            None => Err(SubdivisionError { value }),
         }
+    }
+
+    /// The country, when the code is well formed and its prefix is a known country.
+    pub(crate) fn known_country(&self) -> Option<Country> {
+        known_country(&self.0)
     }
 
     /// The code as written.
@@ -64,6 +56,19 @@ impl CountrySubdivision {
     pub fn country(&self) -> Country {
         Country::parse(self.0.split('-').next().unwrap_or_default())
     }
+}
+
+/// The country of a well-formed code with a known prefix.
+fn known_country(value: &str) -> Option<Country> {
+    let (country, local) = value.split_once('-')?;
+    let well_formed = country.len() == 2
+        && country.bytes().all(|b| b.is_ascii_uppercase())
+        && (1..=3).contains(&local.len())
+        && local
+            .bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit());
+    let country = Country::parse(country);
+    (well_formed && country.is_known()).then_some(country)
 }
 
 impl fmt::Display for CountrySubdivision {

@@ -1,0 +1,87 @@
+//! `GET /public-keys/sombra-general-signing-key`: the key that signs webhook tokens.
+
+use bytes::Bytes;
+use http::header::{ACCEPT, CONTENT_TYPE};
+use http::{HeaderValue, Method, Request, Response};
+
+use super::{Endpoint, incoming, request_head, success};
+use crate::config::Config;
+use crate::error::{DecodeError, Error};
+use crate::headers::TEXT_PLAIN;
+use crate::retry::Idempotency;
+use crate::server::{Incoming, ServerError};
+
+/// `GET /public-keys/sombra-general-signing-key`: answers `text/plain`, a PEM
+/// `PUBLIC KEY` (SPKI) of a P-384 key. It may be cached for an hour.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SigningKeyEndpoint;
+
+/// A PEM-encoded public key that verifies `x-sombra-token`s.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SigningKeyPem(String);
+
+impl SigningKeyPem {
+    /// Checks the text is a PEM EC public key usable for ES384. Surrounding whitespace
+    /// is dropped and one final newline kept, so a key reads back as it was written.
+    pub fn parse(pem: impl Into<String>) -> Result<Self, String> {
+        let mut pem = pem.into().trim().to_owned();
+        pem.push('\n');
+        if !pem.contains("-----BEGIN PUBLIC KEY-----") {
+            return Err("expected a PEM block `-----BEGIN PUBLIC KEY-----`".into());
+        }
+        jsonwebtoken::DecodingKey::from_ec_pem(pem.as_bytes())
+            .map_err(|e| format!("not an EC public key: {e}"))?;
+        Ok(Self(pem))
+    }
+
+    /// The PEM text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl Endpoint for SigningKeyEndpoint {
+    type Input = ();
+    type Output = SigningKeyPem;
+    const NAME: &'static str = "signing_key";
+    const METHOD: Method = Method::GET;
+    const PATH: &'static str = "/public-keys/sombra-general-signing-key";
+    const IDEMPOTENCY: Idempotency = Idempotency::Idempotent;
+
+    fn build_request(config: &Config, _: &()) -> Result<Request<Bytes>, Error> {
+        let mut request = request_head(config, Self::METHOD, Self::PATH, None, Bytes::new())?;
+        request
+            .headers_mut()
+            .insert(ACCEPT, HeaderValue::from_static(TEXT_PLAIN));
+        Ok(request)
+    }
+
+    fn parse_response<B: AsRef<[u8]>>(response: Response<B>) -> Result<SigningKeyPem, Error> {
+        let (parts, body) = success(Self::NAME, response)?;
+        let body = body.as_ref();
+        let text = std::str::from_utf8(body).map_err(|e| e.to_string());
+        text.and_then(SigningKeyPem::parse).map_err(|reason| {
+            Error::Decode(Box::new(DecodeError {
+                endpoint: Self::NAME,
+                status: parts.status,
+                path: ".".into(),
+                reason,
+                request_id: crate::error::request_id(&parts.headers),
+                body: Bytes::copy_from_slice(body),
+            }))
+        })
+    }
+
+    fn parse_request<B: AsRef<[u8]>>(request: Request<B>) -> Result<Incoming<()>, ServerError> {
+        let (parts, _) = request.into_parts();
+        incoming::<Self, _>(&parts, || Ok(()))
+    }
+
+    fn build_response(output: &SigningKeyPem) -> Response<Bytes> {
+        let mut response = Response::new(Bytes::from(output.0.clone()));
+        response
+            .headers_mut()
+            .insert(CONTENT_TYPE, HeaderValue::from_static(TEXT_PLAIN));
+        response
+    }
+}
