@@ -2,8 +2,9 @@
 
 use std::fmt;
 
-use http::HeaderValue;
+use http::header::{ACCEPT, AUTHORIZATION, USER_AGENT};
 use http::uri::{Authority, PathAndQuery, Scheme, Uri};
+use http::{HeaderMap, HeaderValue};
 
 use crate::error::Error;
 use crate::secret::{ApiKey, SombraKey};
@@ -62,6 +63,15 @@ pub struct Config {
     authorization: HeaderValue,
     sombra_key: Option<(SombraKey, HeaderValue)>,
     user_agent: HeaderValue,
+    /// The headers every request carries, prepared once; requests start from a copy.
+    common_headers: HeaderMap,
+}
+
+/// A request path: a constant of an endpoint, or one built for a request (with an id).
+#[derive(Debug)]
+pub(crate) enum RequestPath {
+    Static(&'static str),
+    Owned(String),
 }
 
 impl Config {
@@ -73,7 +83,7 @@ impl Config {
         let api_key = api_key.into();
         let authorization =
             bearer(api_key.expose()).unwrap_or_else(|_| HeaderValue::from_static(""));
-        Self {
+        let mut config = Self {
             base: Sombra::Eu.base_url().to_owned(),
             scheme: Scheme::HTTPS,
             authority: Authority::from_static("multi-tenant.sombra.transcend.io"),
@@ -83,7 +93,26 @@ impl Config {
             authorization,
             sombra_key: None,
             user_agent: HeaderValue::from_static(DEFAULT_USER_AGENT),
+            common_headers: HeaderMap::new(),
+        };
+        config.prepare_headers();
+        config
+    }
+
+    fn prepare_headers(&mut self) {
+        let mut headers = HeaderMap::with_capacity(8);
+        if !self.authorization.is_empty() {
+            headers.insert(AUTHORIZATION, self.authorization.clone());
         }
+        headers.insert(USER_AGENT, self.user_agent.clone());
+        headers.insert(
+            ACCEPT,
+            HeaderValue::from_static(crate::headers::APPLICATION_JSON),
+        );
+        if let Some((_, value)) = &self.sombra_key {
+            headers.insert(crate::headers::X_SOMBRA_AUTHORIZATION, value.clone());
+        }
+        self.common_headers = headers;
     }
 
     /// Sets the gateway; a custom URL must be absolute `http` or `https` with a host and
@@ -123,6 +152,7 @@ impl Config {
             Error::invalid_config("Sombra key", "[REDACTED]", "a header-safe token")
         })?;
         self.sombra_key = Some((key, value));
+        self.prepare_headers();
         Ok(self)
     }
 
@@ -130,6 +160,7 @@ impl Config {
     pub fn with_user_agent(mut self, user_agent: &str) -> Result<Self, Error> {
         self.user_agent = HeaderValue::from_str(user_agent)
             .map_err(|_| Error::invalid_config("user agent", user_agent, "visible ASCII"))?;
+        self.prepare_headers();
         Ok(self)
     }
 
@@ -158,24 +189,35 @@ impl Config {
         &self.user_agent
     }
 
-    /// The absolute URI of a path such as `/v1/data-silo`.
-    pub(crate) fn uri(&self, path: &str) -> Result<Uri, Error> {
-        let invalid = |_| Error::invalid_config("request path", path, "a valid path");
-        let path_and_query = if self.prefix.is_empty() {
-            PathAndQuery::try_from(path).map_err(invalid)?
-        } else {
-            PathAndQuery::try_from(format!("{}{path}", self.prefix)).map_err(invalid)?
+    /// The absolute URI of a path such as `/v1/data-silo`. A constant path under a base
+    /// URL without a prefix is used as it is, without parsing.
+    pub(crate) fn uri(&self, path: RequestPath) -> Result<Uri, Error> {
+        let invalid = |path: &str| Error::invalid_config("request path", path, "a valid path");
+        let path_and_query = match (self.prefix.is_empty(), path) {
+            (true, RequestPath::Static(path)) => PathAndQuery::from_static(path),
+            (true, RequestPath::Owned(path)) => {
+                PathAndQuery::try_from(path).map_err(|e| invalid(&e.to_string()))?
+            }
+            (false, path) => {
+                let path = match &path {
+                    RequestPath::Static(p) => *p,
+                    RequestPath::Owned(p) => p.as_str(),
+                };
+                PathAndQuery::try_from(format!("{}{path}", self.prefix))
+                    .map_err(|_| invalid(path))?
+            }
         };
         let mut parts = http::uri::Parts::default();
         parts.scheme = Some(self.scheme.clone());
         parts.authority = Some(self.authority.clone());
         parts.path_and_query = Some(path_and_query);
         Uri::from_parts(parts)
-            .map_err(|_| Error::invalid_config("request path", path, "a valid path"))
+            .map_err(|_| Error::invalid_config("request URL", &self.base, "a valid URL"))
     }
 
-    /// `authorization`, and `x-sombra-authorization` when a Sombra key is set.
-    pub(crate) fn credential_headers(&self) -> Result<(HeaderValue, Option<HeaderValue>), Error> {
+    /// The headers every request carries: `authorization`, `user-agent`, `accept`, and
+    /// `x-sombra-authorization` when a Sombra key is set.
+    pub(crate) fn common_headers(&self) -> Result<HeaderMap, Error> {
         if self.authorization.is_empty() {
             return Err(Error::invalid_config(
                 "API key",
@@ -183,10 +225,7 @@ impl Config {
                 "a non-empty, header-safe token",
             ));
         }
-        Ok((
-            self.authorization.clone(),
-            self.sombra_key.as_ref().map(|(_, value)| value.clone()),
-        ))
+        Ok(self.common_headers.clone())
     }
 }
 
@@ -227,19 +266,28 @@ mod tests {
             .unwrap();
         assert_eq!(custom.base_url(), "http://127.0.0.1:4000");
         assert_eq!(
-            custom.uri("/v1/data-silo").unwrap(),
+            custom.uri(RequestPath::Static("/v1/data-silo")).unwrap(),
             "http://127.0.0.1:4000/v1/data-silo"
         );
         let prefixed = Config::new("k")
             .with_sombra(Sombra::Url("https://acme.test/sombra/".into()))
             .unwrap();
         assert_eq!(
-            prefixed.uri("/v1/data-silo").unwrap(),
+            prefixed
+                .uri(RequestPath::Owned("/v1/data-silo".into()))
+                .unwrap(),
             "https://acme.test/sombra/v1/data-silo"
         );
         assert_eq!(
-            Config::new("k").uri("/v1/x").unwrap(),
+            Config::new("k")
+                .uri(RequestPath::Owned("/v1/x".into()))
+                .unwrap(),
             "https://multi-tenant.sombra.transcend.io/v1/x"
+        );
+        assert!(
+            Config::new("k")
+                .uri(RequestPath::Owned("/v1/bad path".into()))
+                .is_err()
         );
     }
 
@@ -263,14 +311,17 @@ mod tests {
             !shown.contains("secret-api-key") && !shown.contains("secret-sombra-key"),
             "{shown}"
         );
-        let (authorization, sombra) = config.credential_headers().unwrap();
-        assert!(authorization.is_sensitive() && sombra.unwrap().is_sensitive());
-        assert_eq!(authorization, "Bearer secret-api-key");
+        let headers = config.common_headers().unwrap();
+        assert!(
+            headers["authorization"].is_sensitive()
+                && headers["x-sombra-authorization"].is_sensitive()
+        );
+        assert_eq!(headers["authorization"], "Bearer secret-api-key");
     }
 
     #[test]
     fn a_key_that_cannot_be_a_header_is_an_error_without_the_key() {
-        let error = Config::new("line\nbreak").credential_headers().unwrap_err();
+        let error = Config::new("line\nbreak").common_headers().unwrap_err();
         assert!(!error.to_string().contains("line"), "{error}");
         let error = Config::new("k").with_sombra_key("a\r\nb").unwrap_err();
         assert!(!error.to_string().contains("a\r\nb"), "{error}");

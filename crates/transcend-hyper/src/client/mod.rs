@@ -129,11 +129,15 @@ impl Client {
     pub async fn call<E>(&self, input: &E::Input) -> Result<E::Output, Error>
     where
         E: Endpoint,
+        E::Input: Sync,
     {
-        let request = E::build_request(&self.inner.config, input)?;
-        let response = self
-            .execute(E::NAME, E::IDEMPOTENCY, Replay(request))
-            .await?;
+        let config = &self.inner.config;
+        let first = E::build_request(config, input)?;
+        let attempts = Rebuild {
+            first: Some(first),
+            build: || E::build_request(config, input),
+        };
+        let response = self.execute(E::NAME, E::IDEMPOTENCY, attempts).await?;
         Ok(E::parse_response(response)?)
     }
 
@@ -158,12 +162,12 @@ impl Client {
             status = tracing::field::Empty,
             attempts = 0u32
         );
+        let call_span = span.clone();
         async move {
             let mut attempt = 0u32;
             loop {
                 attempt += 1;
                 let request = attempts.next().await?;
-                let (method, path) = (request.method().clone(), request.uri().path().to_owned());
                 let left = timeouts
                     .call
                     .map(|call| call.saturating_sub(started.elapsed()));
@@ -171,15 +175,20 @@ impl Client {
                     Some(left) if left < timeouts.attempt => (left, Limit::Call),
                     _ => (timeouts.attempt, Limit::Attempt),
                 };
-                let attempt_span = tracing::debug_span!("attempt", attempt, %method, %path);
+                let attempt_span = tracing::debug_span!(
+                    "attempt",
+                    attempt,
+                    method = %request.method(),
+                    path = %request.uri().path()
+                );
                 let sent = tokio::time::timeout(limit, transport.send(request))
                     .instrument(attempt_span)
                     .await;
-                tracing::Span::current().record("attempts", attempt);
+                call_span.record("attempts", attempt);
                 let (outcome, failure) = match sent {
                     Ok(Ok(response)) => {
                         let status = response.status();
-                        tracing::Span::current().record("status", status.as_u16());
+                        call_span.record("status", status.as_u16());
                         if status.is_success() {
                             return Ok(response);
                         }
@@ -282,16 +291,24 @@ pub(crate) trait Attempts: Send {
     fn can_replay(&self) -> bool;
 }
 
-/// A request whose body is whole bytes: each attempt sends a copy (the bytes are shared).
-pub(crate) struct Replay(pub(crate) Request<Bytes>);
+/// A request whose body is whole bytes: the first attempt sends the request built up
+/// front; a retry builds it again (cheaper than copying every request in case of one).
+pub(crate) struct Rebuild<F> {
+    pub(crate) first: Option<Request<Bytes>>,
+    pub(crate) build: F,
+}
 
-impl Attempts for Replay {
+impl<F> Attempts for Rebuild<F>
+where
+    F: Fn() -> Result<Request<Bytes>, transcend_proto::Error> + Send,
+{
     async fn next(&mut self) -> Result<Request<Body>, Error> {
-        let mut request = Request::new(Body::full(self.0.body().clone()));
-        *request.method_mut() = self.0.method().clone();
-        *request.uri_mut() = self.0.uri().clone();
-        *request.headers_mut() = self.0.headers().clone();
-        Ok(request)
+        let request = match self.first.take() {
+            Some(request) => request,
+            None => (self.build)()?,
+        };
+        let (parts, body) = request.into_parts();
+        Ok(Request::from_parts(parts, Body::full(body)))
     }
 
     fn can_replay(&self) -> bool {

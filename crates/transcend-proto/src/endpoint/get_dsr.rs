@@ -7,7 +7,7 @@ use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use transcend_types::DsrStatus;
 
 use super::{Endpoint, decode_json, incoming, json_response, request_head, success};
-use crate::config::Config;
+use crate::config::{Config, RequestPath};
 use crate::error::Error;
 use crate::headers::APPLICATION_JSON;
 use crate::retry::Idempotency;
@@ -54,7 +54,13 @@ impl Endpoint for GetDsrEndpoint {
         if id.is_empty() {
             return Err(Error::invalid_config("request id", id, "a non-empty id"));
         }
-        let mut request = request_head(config, Self::METHOD, &path(id), None, Bytes::new())?;
+        let mut request = request_head(
+            config,
+            Self::METHOD,
+            RequestPath::Owned(path(id)),
+            None,
+            Bytes::new(),
+        )?;
         request
             .headers_mut()
             .insert(CONTENT_TYPE, HeaderValue::from_static(APPLICATION_JSON));

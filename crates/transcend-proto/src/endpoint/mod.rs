@@ -14,15 +14,15 @@ pub mod upload_datapoint;
 pub mod upload_datapoint_chunked;
 
 use bytes::Bytes;
-use http::header::{ACCEPT, AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, USER_AGENT};
+use http::header::{CONTENT_LENGTH, CONTENT_TYPE};
 use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use transcend_types::Validate;
 
-use crate::config::Config;
+use crate::config::{Config, RequestPath};
 use crate::error::{ApiError, DecodeError, Error};
-use crate::headers::{APPLICATION_JSON, X_SOMBRA_AUTHORIZATION, X_TRANSCEND_NONCE};
+use crate::headers::{APPLICATION_JSON, X_TRANSCEND_NONCE};
 use crate::retry::Idempotency;
 use crate::secret::Nonce;
 use crate::server::{Credentials, Incoming, ServerError};
@@ -88,24 +88,18 @@ pub struct Accepted;
 pub(crate) fn request_head<B>(
     config: &Config,
     method: Method,
-    path: &str,
+    path: RequestPath,
     nonce: Option<&Nonce>,
     body: B,
 ) -> Result<Request<B>, Error> {
-    let (authorization, sombra) = config.credential_headers()?;
     let mut request = Request::new(body);
     *request.method_mut() = method;
     *request.uri_mut() = config.uri(path)?;
-    let headers = request.headers_mut();
-    headers.reserve(10);
-    headers.insert(AUTHORIZATION, authorization);
-    headers.insert(USER_AGENT, config.user_agent().clone());
-    headers.insert(ACCEPT, HeaderValue::from_static(APPLICATION_JSON));
-    if let Some(sombra) = sombra {
-        headers.insert(X_SOMBRA_AUTHORIZATION, sombra);
-    }
+    *request.headers_mut() = config.common_headers()?;
     if let Some(nonce) = nonce {
-        headers.insert(X_TRANSCEND_NONCE, nonce_header(nonce)?);
+        request
+            .headers_mut()
+            .insert(X_TRANSCEND_NONCE, nonce_header(nonce)?);
     }
     Ok(request)
 }
@@ -124,7 +118,7 @@ pub(crate) fn nonce_header(nonce: &Nonce) -> Result<HeaderValue, Error> {
 /// A JSON request: validates, serializes, and sets the body headers.
 pub(crate) fn json_request<E: Endpoint, T: Serialize + Validate>(
     config: &Config,
-    path: &str,
+    path: RequestPath,
     nonce: Option<&Nonce>,
     body: &T,
 ) -> Result<Request<Bytes>, Error> {

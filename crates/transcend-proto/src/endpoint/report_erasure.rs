@@ -7,7 +7,7 @@ use transcend_types::ErasureReport;
 use super::{
     Accepted, Endpoint, Report, accepted_response, incoming_report, json_request, parse_accepted,
 };
-use crate::config::Config;
+use crate::config::{Config, RequestPath};
 use crate::error::Error;
 use crate::retry::Idempotency;
 use crate::server::{Incoming, ServerError};
@@ -29,7 +29,12 @@ impl Endpoint for ReportErasureEndpoint {
         config: &Config,
         input: &Report<ErasureReport>,
     ) -> Result<Request<Bytes>, Error> {
-        json_request::<Self, _>(config, Self::PATH, Some(&input.nonce), &input.body)
+        json_request::<Self, _>(
+            config,
+            RequestPath::Static(Self::PATH),
+            Some(&input.nonce),
+            &input.body,
+        )
     }
 
     fn parse_response<B: AsRef<[u8]>>(response: Response<B>) -> Result<Accepted, Error> {

@@ -5,7 +5,7 @@ use http::header::{ACCEPT, CONTENT_TYPE};
 use http::{HeaderValue, Method, Request, Response};
 
 use super::{Endpoint, incoming, request_head, success};
-use crate::config::Config;
+use crate::config::{Config, RequestPath};
 use crate::error::{DecodeError, Error};
 use crate::headers::TEXT_PLAIN;
 use crate::retry::Idempotency;
@@ -49,7 +49,13 @@ impl Endpoint for SigningKeyEndpoint {
     const IDEMPOTENCY: Idempotency = Idempotency::Idempotent;
 
     fn build_request(config: &Config, _: &()) -> Result<Request<Bytes>, Error> {
-        let mut request = request_head(config, Self::METHOD, Self::PATH, None, Bytes::new())?;
+        let mut request = request_head(
+            config,
+            Self::METHOD,
+            RequestPath::Static(Self::PATH),
+            None,
+            Bytes::new(),
+        )?;
         request
             .headers_mut()
             .insert(ACCEPT, HeaderValue::from_static(TEXT_PLAIN));

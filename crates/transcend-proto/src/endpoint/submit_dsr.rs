@@ -7,7 +7,7 @@ use transcend_types::{SubmitDsr, SubmitDsrResponse};
 use super::{
     Endpoint, decode_json, decode_json_request, incoming, json_request, json_response, success,
 };
-use crate::config::Config;
+use crate::config::{Config, RequestPath};
 use crate::error::Error;
 use crate::retry::Idempotency;
 use crate::server::{Incoming, ServerError};
@@ -28,7 +28,7 @@ impl Endpoint for SubmitDsrEndpoint {
     const IDEMPOTENCY: Idempotency = Idempotency::NotIdempotent;
 
     fn build_request(config: &Config, input: &SubmitDsr) -> Result<Request<Bytes>, Error> {
-        json_request::<Self, _>(config, Self::PATH, None, input)
+        json_request::<Self, _>(config, RequestPath::Static(Self::PATH), None, input)
     }
 
     fn parse_response<B: AsRef<[u8]>>(response: Response<B>) -> Result<SubmitDsrResponse, Error> {

@@ -11,7 +11,7 @@ use http::{HeaderMap, HeaderName, HeaderValue, Method, Request, Response};
 use transcend_types::{DatapointUpload, Validate};
 
 use super::{Accepted, Report, accepted_response, parse_accepted, request_head, required_nonce};
-use crate::config::Config;
+use crate::config::{Config, RequestPath};
 use crate::error::Error;
 use crate::headers::{
     APPLICATION_OCTET_STREAM, X_TRANSCEND_DATAPOINT_NAME, X_TRANSCEND_PROFILE_ID,
@@ -54,7 +54,13 @@ pub fn build_request<B>(
         .as_deref()
         .map(|v| text_header("x-transcend-profile-id", v))
         .transpose()?;
-    let mut request = request_head(config, METHOD, PATH, Some(&report.nonce), body)?;
+    let mut request = request_head(
+        config,
+        METHOD,
+        RequestPath::Static(PATH),
+        Some(&report.nonce),
+        body,
+    )?;
     let headers = request.headers_mut();
     headers.insert(
         CONTENT_TYPE,
