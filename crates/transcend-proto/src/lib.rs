@@ -43,10 +43,13 @@
 //!
 //! | case | ratio |
 //! |---|---|
-//! | full submit request: build + parse (both sides) | 1.28 |
-//! | submit response: build + parse | 1.10 |
-//! | submit request and response, both sides | 1.21 |
+//! | full submit request: build + parse (both sides) | 1.23 |
+//! | submit response: build + parse | 1.16 |
+//! | submit request and response, both sides | 1.25 |
 //! | 1.06 MB access upload: build + parse | 1.00 |
+//!
+//! Run to run, the submit ratios move by about ±0.03; BENCHMARKS.md at the repository
+//! root has the absolute times and what was changed to get there.
 #![deny(missing_docs)]
 
 mod config;

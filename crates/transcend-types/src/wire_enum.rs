@@ -56,17 +56,39 @@ macro_rules! wire_enum {
 
             /// Reads a wire value; values not in [`Self::KNOWN`] become `Unknown`.
             pub fn parse(value: &str) -> Self {
-                match value {
-                    $($wire => Self::$variant,)+
-                    other => Self::Unknown(other.to_owned()),
+                match Self::position(value) {
+                    Some(index) => Self::KNOWN[index].clone(),
+                    None => Self::Unknown(value.to_owned()),
                 }
             }
 
             fn from_owned(value: String) -> Self {
-                match value.as_str() {
-                    $($wire => Self::$variant,)+
-                    _ => Self::Unknown(value),
+                match Self::position(&value) {
+                    Some(index) => Self::KNOWN[index].clone(),
+                    None => Self::Unknown(value),
                 }
+            }
+
+            /// The index in [`Self::KNOWN`] of a wire value. Short lists compare in turn;
+            /// long ones (countries, locales) binary-search the names, sorted once.
+            fn position(value: &str) -> Option<usize> {
+                if Self::KNOWN_NAMES.len() <= 24 {
+                    let mut index = 0usize;
+                    $(
+                        if value == $wire {
+                            return Some(index);
+                        }
+                        index += 1;
+                    )+
+                    let _ = index;
+                    return None;
+                }
+                static SORTED: std::sync::LazyLock<Vec<(&'static str, usize)>> = std::sync::LazyLock::new(|| {
+                    let mut sorted: Vec<(&'static str, usize)> = $name::KNOWN_NAMES.iter().copied().zip(0..).collect();
+                    sorted.sort_unstable();
+                    sorted
+                });
+                SORTED.binary_search_by(|(name, _)| (*name).cmp(value)).ok().map(|found| SORTED[found].1)
             }
         }
 
@@ -157,6 +179,24 @@ mod tests {
             assert_eq!(value.to_string(), *name);
             assert_eq!(&RequestStatus::parse(name), value);
         }
+    }
+
+    #[test]
+    fn every_known_value_of_every_long_list_parses_to_itself() {
+        use crate::{Country, IdentifierType, Locale};
+        for (value, name) in Country::KNOWN.iter().zip(Country::KNOWN_NAMES) {
+            assert_eq!(&Country::parse(name), value);
+        }
+        for (value, name) in Locale::KNOWN.iter().zip(Locale::KNOWN_NAMES) {
+            assert_eq!(&Locale::parse(name), value);
+        }
+        for (value, name) in IdentifierType::KNOWN
+            .iter()
+            .zip(IdentifierType::KNOWN_NAMES)
+        {
+            assert_eq!(&IdentifierType::parse(name), value);
+        }
+        assert!(Country::parse("ZZ").is_unknown() && Country::parse("").is_unknown());
     }
 
     #[test]
