@@ -61,6 +61,15 @@ impl DatapointSource {
             length,
         }
     }
+
+    /// A stream of byte chunks (from a socket, an object store, a generator), sent as
+    /// they come with chunked transfer. One-shot, like a reader.
+    pub fn stream<S>(chunks: S) -> Self
+    where
+        S: futures_util::Stream<Item = io::Result<Bytes>> + Send + 'static,
+    {
+        Self::Body(Body::stream(StreamBody::new(chunks.map_ok(Frame::data))))
+    }
 }
 
 impl std::fmt::Debug for DatapointSource {

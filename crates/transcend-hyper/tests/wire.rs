@@ -194,6 +194,44 @@ async fn reader_uploads_use_chunked_transfer() {
 }
 
 #[tokio::test]
+async fn byte_streams_upload_as_they_come() {
+    let server = TestServer::start(true, |_, _| json(200, j!({}))).await;
+    let chunks =
+        futures_util::stream::iter((0..5).map(|i| Ok(bytes::Bytes::from(vec![i as u8; 1000]))));
+    client(&server)
+        .upload_datapoint(
+            &Nonce::new("n"),
+            DatapointUpload::new("blob"),
+            DatapointSource::stream(chunks),
+        )
+        .await
+        .unwrap();
+    let captured = &server.requests()[0];
+    assert_eq!(captured.body_len, 5000);
+    assert_eq!(&captured.body[..1000], &[0u8; 1000][..]);
+    assert_eq!(&captured.body[4000..], &[4u8; 1000][..]);
+}
+
+#[tokio::test]
+async fn redirects_are_not_followed() {
+    let server = TestServer::start(true, |_, _| {
+        http::Response::builder()
+            .status(302)
+            .header("location", "http://127.0.0.1:9/elsewhere")
+            .body(http_body_util::Full::new(bytes::Bytes::new()))
+            .unwrap()
+    })
+    .await;
+    let error = client(&server).get_dsr("da13").await.unwrap_err();
+    assert_eq!(error.status().map(|s| s.as_u16()), Some(302));
+    assert_eq!(
+        error.kind(),
+        Some(transcend_hyper::proto::ErrorKind::Unexpected)
+    );
+    assert_eq!(server.requests().len(), 1, "the redirect was not followed");
+}
+
+#[tokio::test]
 async fn the_signing_key_is_fetched_as_text() {
     use p384_key::public_pem;
     let pem = public_pem();
