@@ -124,6 +124,15 @@ impl RateLimitReset {
 }
 
 impl RateLimit {
+    /// A window with these values (for servers reporting one).
+    pub fn new(limit: Option<u64>, remaining: Option<u64>, reset: Option<RateLimitReset>) -> Self {
+        Self {
+            limit,
+            remaining,
+            reset,
+        }
+    }
+
     /// Reads the `X-RateLimit-*` headers; `None` when none is present.
     pub fn from_headers(headers: &HeaderMap) -> Option<Self> {
         let text = |name| {

@@ -1,0 +1,157 @@
+//! `transcend`: the command line of transcend-rs.
+//!
+//! ```text
+//! transcend emulator [--listen 127.0.0.1:4000] [--config emulator.toml] [--api-key KEY]…
+//! ```
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+use transcend_emulator::{ApiKeyConfig, Emulator, EmulatorConfig, INSPECTION_PREFIX, Scope};
+
+/// The command line of transcend-rs, the Rust SDK for Transcend's DSR API.
+#[derive(Debug, Parser)]
+#[command(name = "transcend", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Runs a local Sombra that speaks the DSR API, for offline development and tests.
+    Emulator(EmulatorArgs),
+}
+
+#[derive(Debug, Args)]
+struct EmulatorArgs {
+    /// The address to listen on.
+    #[arg(long, default_value = "127.0.0.1:4000")]
+    listen: SocketAddr,
+    /// A TOML configuration file (keys, data silos, limits, faults).
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// An API key with every scope, in addition to the configured ones (repeatable).
+    #[arg(long = "api-key")]
+    api_keys: Vec<String>,
+    /// Requires this Sombra internal key on every call (self-hosted mode).
+    #[arg(long)]
+    sombra_key: Option<String>,
+    /// The largest request body accepted, in bytes.
+    #[arg(long)]
+    body_limit: Option<u64>,
+    /// Where uploaded files are stored.
+    #[arg(long)]
+    storage_dir: Option<PathBuf>,
+}
+
+fn load(args: &EmulatorArgs) -> Result<EmulatorConfig, String> {
+    let mut config = match &args.config {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+            EmulatorConfig::from_toml(&text).map_err(|e| format!("{}: {e}", path.display()))?
+        }
+        None => EmulatorConfig::default(),
+    };
+    for key in &args.api_keys {
+        config
+            .api_keys
+            .push(ApiKeyConfig::new(key.clone(), Scope::ALL));
+    }
+    if let Some(key) = &args.sombra_key {
+        config.sombra_key = Some(key.clone());
+    }
+    if let Some(limit) = args.body_limit {
+        config.body_limit = limit;
+    }
+    if let Some(dir) = &args.storage_dir {
+        config.storage_dir = Some(dir.clone());
+    }
+    Ok(config)
+}
+
+async fn emulator(args: EmulatorArgs) -> Result<(), String> {
+    let config = load(&args)?;
+    let emulator = Emulator::builder()
+        .config(config)
+        .listen(args.listen)
+        .start()
+        .await
+        .map_err(|e| e.to_string())?;
+    println!("transcend emulator listening on {}", emulator.base_url());
+    println!("  API key:    {}", emulator.api_key());
+    if emulator.config().sombra_key.is_some() {
+        println!("  self-hosted: every call needs x-sombra-authorization");
+    }
+    println!("  data silos: {}", emulator.config().data_silos.len());
+    println!("  inspect:    {}{INSPECTION_PREFIX}", emulator.base_url());
+    println!("  files:      {}", emulator.storage_dir().display());
+    println!("Ctrl-C to stop.");
+    tokio::signal::ctrl_c().await.map_err(|e| e.to_string())?;
+    emulator.shutdown().await;
+    Ok(())
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let outcome = match cli.command {
+        Command::Emulator(args) => emulator(args).await,
+    };
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("transcend: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_override_the_file() {
+        let cli = Cli::parse_from([
+            "transcend",
+            "emulator",
+            "--api-key",
+            "k1",
+            "--sombra-key",
+            "s",
+            "--body-limit",
+            "10",
+        ]);
+        let Command::Emulator(args) = cli.command;
+        let config = load(&args).unwrap();
+        assert_eq!(config.api_keys, [ApiKeyConfig::new("k1", Scope::ALL)]);
+        assert_eq!(config.sombra_key.as_deref(), Some("s"));
+        assert_eq!(config.body_limit, 10);
+    }
+
+    #[test]
+    fn a_missing_config_file_is_named() {
+        let cli = Cli::parse_from([
+            "transcend",
+            "emulator",
+            "--config",
+            "/nonexistent/emulator.toml",
+        ]);
+        let Command::Emulator(args) = cli.command;
+        assert!(
+            load(&args)
+                .unwrap_err()
+                .contains("/nonexistent/emulator.toml")
+        );
+    }
+}

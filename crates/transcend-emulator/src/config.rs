@@ -1,0 +1,416 @@
+//! What the emulator serves: keys, silos, limits, faults. Read from TOML or built in code.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use transcend_proto::types::RequestAction;
+
+/// The API key accepted when no configuration is given: every scope, every silo.
+pub const DEFAULT_API_KEY: &str = "test-key";
+
+/// The emulator's configuration. Every field has a default, so an empty file (or none)
+/// gives a working emulator with the key `test-key`.
+///
+/// ```toml
+/// sombra_key = "internal-key"          # self-hosted mode: required on every call
+/// body_limit = 52428800                # bytes (50 MB)
+///
+/// [[api_keys]]
+/// key = "backend-key"
+/// scopes = ["submit", "view"]
+///
+/// [[api_keys]]
+/// key = "users-db-key"
+/// scopes = ["report"]
+/// data_silo = "users-db"               # may report only for this silo's jobs
+///
+/// [[data_silos]]
+/// id = "users-db"
+/// title = "Users database"
+/// webhook_url = "http://127.0.0.1:9000/transcend"
+/// audience = "users-db"
+/// datapoints = ["name", "orders"]
+/// actions = ["ACCESS", "ERASURE"]
+///
+/// [rate_limit]
+/// rate = 20.0                          # requests per second, per key
+/// burst = 40
+///
+/// [faults]
+/// error_500 = 0.05                     # chances per request
+/// error_502 = 0.0
+/// drop_connection = 0.0
+/// latency_ms = 20
+/// seed = 7                             # the same seed, the same faults
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+#[non_exhaustive]
+pub struct EmulatorConfig {
+    /// API keys and what they may do; empty means the one key `test-key` with every scope.
+    pub api_keys: Vec<ApiKeyConfig>,
+    /// The internal key of a self-hosted Sombra: when set, every call must carry it in
+    /// `x-sombra-authorization`.
+    pub sombra_key: Option<String>,
+    /// The data silos that receive webhooks.
+    pub data_silos: Vec<DataSiloConfig>,
+    /// Requests per second per key; none means unlimited.
+    pub rate_limit: Option<RateLimitConfig>,
+    /// The largest request body accepted, in bytes.
+    pub body_limit: u64,
+    /// Where uploaded files are stored; a new directory under the system's temporary
+    /// directory when unset.
+    pub storage_dir: Option<PathBuf>,
+    /// Faults to inject.
+    pub faults: FaultConfig,
+    /// How webhooks are delivered.
+    pub webhooks: WebhookConfig,
+}
+
+impl Default for EmulatorConfig {
+    fn default() -> Self {
+        Self {
+            api_keys: Vec::new(),
+            sombra_key: None,
+            data_silos: Vec::new(),
+            rate_limit: None,
+            body_limit: 50 * 1024 * 1024,
+            storage_dir: None,
+            faults: FaultConfig::default(),
+            webhooks: WebhookConfig::default(),
+        }
+    }
+}
+
+impl EmulatorConfig {
+    /// Reads a TOML configuration, naming the line of any mistake.
+    pub fn from_toml(text: &str) -> Result<Self, ConfigError> {
+        let config: Self = toml::from_str(text).map_err(|e| ConfigError(e.to_string()))?;
+        config.check()?;
+        Ok(config)
+    }
+
+    /// Checks what serde cannot: silo ids unique and referenced ones present, URLs
+    /// absolute, numbers in range.
+    pub fn check(&self) -> Result<(), ConfigError> {
+        let mut ids = std::collections::HashSet::new();
+        for silo in &self.data_silos {
+            if silo.id.is_empty() || !ids.insert(silo.id.as_str()) {
+                return Err(ConfigError(format!(
+                    "data silo id {:?} is empty or repeated",
+                    silo.id
+                )));
+            }
+            let url: http::Uri = silo.webhook_url.parse().map_err(|_| {
+                ConfigError(format!(
+                    "data silo {:?}: webhook_url {:?} is not a URL",
+                    silo.id, silo.webhook_url
+                ))
+            })?;
+            if url.scheme().is_none() || url.authority().is_none() {
+                return Err(ConfigError(format!(
+                    "data silo {:?}: webhook_url must be absolute",
+                    silo.id
+                )));
+            }
+        }
+        for key in &self.api_keys {
+            if key.key.is_empty() {
+                return Err(ConfigError("an api key is empty".into()));
+            }
+            if let Some(silo) = &key.data_silo
+                && !ids.contains(silo.as_str())
+            {
+                return Err(ConfigError(format!(
+                    "api key tied to unknown data silo {silo:?}"
+                )));
+            }
+        }
+        if let Some(limit) = &self.rate_limit
+            && !(limit.rate > 0.0 && limit.rate.is_finite() && limit.burst >= 1)
+        {
+            return Err(ConfigError(
+                "rate_limit needs rate > 0 and burst >= 1".into(),
+            ));
+        }
+        for (name, chance) in [
+            ("error_500", self.faults.error_500),
+            ("error_502", self.faults.error_502),
+            ("drop_connection", self.faults.drop_connection),
+        ] {
+            if !(0.0..=1.0).contains(&chance) {
+                return Err(ConfigError(format!(
+                    "faults.{name} must be between 0 and 1"
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// The keys in force: the configured ones, or `test-key` with every scope.
+    pub fn effective_api_keys(&self) -> Vec<ApiKeyConfig> {
+        if self.api_keys.is_empty() {
+            vec![ApiKeyConfig {
+                key: DEFAULT_API_KEY.into(),
+                scopes: Scope::ALL.to_vec(),
+                data_silo: None,
+            }]
+        } else {
+            self.api_keys.clone()
+        }
+    }
+}
+
+/// A configuration that cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid emulator configuration: {0}")]
+pub struct ConfigError(pub String);
+
+/// An API key and what it may do.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct ApiKeyConfig {
+    /// The key.
+    pub key: String,
+    /// What it may do.
+    #[serde(default = "all_scopes")]
+    pub scopes: Vec<Scope>,
+    /// When set, the key may report only for this silo's jobs.
+    #[serde(default)]
+    pub data_silo: Option<String>,
+}
+
+fn all_scopes() -> Vec<Scope> {
+    Scope::ALL.to_vec()
+}
+
+impl ApiKeyConfig {
+    /// A key with these scopes.
+    pub fn new(key: impl Into<String>, scopes: impl IntoIterator<Item = Scope>) -> Self {
+        Self {
+            key: key.into(),
+            scopes: scopes.into_iter().collect(),
+            data_silo: None,
+        }
+    }
+
+    /// Ties the key to one silo.
+    pub fn for_silo(mut self, silo: impl Into<String>) -> Self {
+        self.data_silo = Some(silo.into());
+        self
+    }
+}
+
+/// What a key may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Scope {
+    /// Submit DSRs ("Submit New Data Subject Request").
+    Submit,
+    /// Read DSRs and the inspection API ("View Incoming Requests").
+    View,
+    /// Report for data-silo jobs (uploads, erasure reports).
+    Report,
+}
+
+impl Scope {
+    /// Every scope.
+    pub const ALL: [Scope; 3] = [Scope::Submit, Scope::View, Scope::Report];
+}
+
+/// A data silo that receives webhooks.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct DataSiloConfig {
+    /// Its id.
+    pub id: String,
+    /// Its title.
+    #[serde(default)]
+    pub title: String,
+    /// Where its webhooks are delivered.
+    pub webhook_url: String,
+    /// The `aud` of its webhook tokens.
+    pub audience: String,
+    /// The datapoints it reports; once all are reported, its job resolves by itself.
+    #[serde(default)]
+    pub datapoints: Vec<String>,
+    /// The DSR types it handles; empty means every type.
+    #[serde(default)]
+    pub actions: Vec<RequestAction>,
+}
+
+impl DataSiloConfig {
+    /// A silo with its webhook URL; its audience is its id.
+    pub fn new(id: impl Into<String>, webhook_url: impl Into<String>) -> Self {
+        let id = id.into();
+        Self {
+            title: id.clone(),
+            audience: id.clone(),
+            id,
+            webhook_url: webhook_url.into(),
+            datapoints: Vec::new(),
+            actions: Vec::new(),
+        }
+    }
+
+    /// Sets the datapoints it reports.
+    pub fn datapoints<S: Into<String>>(mut self, names: impl IntoIterator<Item = S>) -> Self {
+        self.datapoints = names.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Sets the DSR types it handles.
+    pub fn actions(mut self, actions: impl IntoIterator<Item = RequestAction>) -> Self {
+        self.actions = actions.into_iter().collect();
+        self
+    }
+
+    /// Whether it handles this DSR type.
+    pub fn handles(&self, action: &RequestAction) -> bool {
+        self.actions.is_empty() || self.actions.contains(action)
+    }
+}
+
+/// A token bucket per API key.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct RateLimitConfig {
+    /// Requests per second.
+    pub rate: f64,
+    /// Requests allowed at once.
+    pub burst: u32,
+}
+
+impl RateLimitConfig {
+    /// A limit of `rate` per second with bursts of `burst`.
+    pub fn new(rate: f64, burst: u32) -> Self {
+        Self { rate, burst }
+    }
+}
+
+/// Faults injected into API requests (not into the inspection API).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+#[non_exhaustive]
+pub struct FaultConfig {
+    /// Chance of answering 500.
+    pub error_500: f64,
+    /// Chance of answering 502.
+    pub error_502: f64,
+    /// Chance of closing the connection without an answer.
+    pub drop_connection: f64,
+    /// Latency added to every request, in milliseconds.
+    pub latency_ms: u64,
+    /// The seed of the fault sequence: the same seed, the same faults.
+    pub seed: u64,
+}
+
+impl Default for FaultConfig {
+    fn default() -> Self {
+        Self {
+            error_500: 0.0,
+            error_502: 0.0,
+            drop_connection: 0.0,
+            latency_ms: 0,
+            seed: 1,
+        }
+    }
+}
+
+/// How webhooks are delivered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+#[non_exhaustive]
+pub struct WebhookConfig {
+    /// Deliveries tried per job before it is marked failed.
+    pub max_attempts: u32,
+    /// The first pause before a new delivery, in milliseconds; it doubles each time.
+    pub initial_backoff_ms: u64,
+    /// How long each delivery may take, in milliseconds.
+    pub timeout_ms: u64,
+    /// How long webhook tokens are valid, in seconds.
+    pub token_lifetime_secs: u64,
+}
+
+impl Default for WebhookConfig {
+    fn default() -> Self {
+        Self {
+            max_attempts: 5,
+            initial_backoff_ms: 250,
+            timeout_ms: 10_000,
+            token_lifetime_secs: 300,
+        }
+    }
+}
+
+impl WebhookConfig {
+    pub(crate) fn backoff(&self, attempt: u32) -> Duration {
+        Duration::from_millis(
+            self.initial_backoff_ms
+                .saturating_mul(1 << attempt.saturating_sub(1).min(16)),
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_documented_example_reads() {
+        let text = r#"
+            sombra_key = "internal-key"
+            body_limit = 1024
+            [[api_keys]]
+            key = "backend-key"
+            scopes = ["submit", "view"]
+            [[api_keys]]
+            key = "users-db-key"
+            scopes = ["report"]
+            data_silo = "users-db"
+            [[data_silos]]
+            id = "users-db"
+            title = "Users database"
+            webhook_url = "http://127.0.0.1:9000/transcend"
+            audience = "users-db"
+            datapoints = ["name", "orders"]
+            actions = ["ACCESS", "ERASURE"]
+            [rate_limit]
+            rate = 20.0
+            burst = 40
+            [faults]
+            error_500 = 0.05
+            seed = 7
+        "#;
+        let config = EmulatorConfig::from_toml(text).unwrap();
+        assert_eq!(config.api_keys[1].data_silo.as_deref(), Some("users-db"));
+        assert_eq!(
+            config.data_silos[0].actions,
+            [RequestAction::Access, RequestAction::Erasure]
+        );
+        assert_eq!(config.faults.seed, 7);
+    }
+
+    #[test]
+    fn no_configuration_means_test_key_with_every_scope() {
+        let keys = EmulatorConfig::from_toml("").unwrap().effective_api_keys();
+        assert_eq!(keys, [ApiKeyConfig::new(DEFAULT_API_KEY, Scope::ALL)]);
+    }
+
+    #[test]
+    fn mistakes_are_named() {
+        let error =
+            EmulatorConfig::from_toml("[[api_keys]]\nkey = \"k\"\nscope = [\"x\"]").unwrap_err();
+        assert!(error.to_string().contains("scope"), "{error}");
+        let error = EmulatorConfig::from_toml("[[api_keys]]\nkey = \"k\"\ndata_silo = \"nope\"")
+            .unwrap_err();
+        assert!(error.to_string().contains("nope"), "{error}");
+        let error = EmulatorConfig::from_toml("[faults]\nerror_500 = 2.0").unwrap_err();
+        assert!(error.to_string().contains("error_500"), "{error}");
+    }
+}

@@ -1,0 +1,513 @@
+//! The emulator's state, and the rules that move a DSR through its life.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::{Mutex, MutexGuard};
+
+use transcend_proto::server::ServerError;
+use transcend_proto::types::{
+    AccessUpload, DatapointChunk, DsrRecord, DsrStatus, ErasureReport, IntegrationStatus,
+    ProfileStatus, RequestAction, RequestStatus, SubmitDsr, Timestamp,
+};
+
+use crate::view::{
+    Delivery, FileView, JobStatus, JobView, PageView, RequestList, RequestView, StatusChange,
+};
+
+/// Where the dashboard would show a request.
+pub(crate) const LINK_PREFIX: &str = "https://app.transcend.io/privacy-requests/incoming-requests/";
+
+pub(crate) fn now() -> Timestamp {
+    Timestamp::from(transcend_proto::types::time::OffsetDateTime::now_utc())
+}
+
+#[derive(Default)]
+pub(crate) struct Store {
+    inner: Mutex<Inner>,
+}
+
+#[derive(Default)]
+struct Inner {
+    requests: HashMap<String, RequestState>,
+    order: Vec<String>,
+}
+
+pub(crate) struct RequestState {
+    pub record: DsrRecord,
+    pub submission: SubmitDsr,
+    pub created_at: Timestamp,
+    timeline: Vec<StatusChange>,
+    jobs: BTreeMap<String, JobState>,
+}
+
+pub(crate) struct JobState {
+    view: JobView,
+    reported: BTreeSet<String>,
+    expected: Vec<String>,
+}
+
+impl Store {
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        self.inner
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Creates a request: refuses a duplicate of an open one, then starts it in
+    /// `COMPILING` with one job per silo (`silos`: id and expected datapoints), or
+    /// directly in `completedRequestStatus`.
+    pub(crate) fn create(
+        &self,
+        submission: SubmitDsr,
+        silos: &[(String, Vec<String>)],
+    ) -> Result<DsrRecord, ServerError> {
+        let mut inner = self.lock();
+        let duplicate = inner.requests.values().any(|r| {
+            !r.record.status.is_terminal()
+                && r.record.action == submission.action
+                && r.record.core_identifier == submission.subject.core_identifier
+        });
+        if duplicate {
+            return Err(ServerError::BadRequest {
+                message: "You have already made this request.".into(),
+            });
+        }
+        let id = uuid::Uuid::new_v4().to_string();
+        let created_at = now();
+        let mut record = DsrRecord::new(DsrStatus::new(
+            id.clone(),
+            RequestStatus::RequestMade,
+            submission.action.clone(),
+            submission.subject_type.clone(),
+            submission.subject.email.clone(),
+            submission.subject.core_identifier.clone(),
+        ));
+        record.is_silent = Some(submission.is_silent.unwrap_or(false));
+        record.is_test = Some(submission.is_test.unwrap_or(false));
+        record.reply_to_email_addresses = Some(
+            submission
+                .reply_to_email_addresses
+                .clone()
+                .unwrap_or_default(),
+        );
+        record.link = Some(format!("{LINK_PREFIX}{id}"));
+        if let Some(region) = &submission.region {
+            record.country = region.effective_country();
+            record.country_sub_division = region.country_sub_division.clone();
+        }
+        let mut state = RequestState {
+            record,
+            created_at: created_at.clone(),
+            timeline: vec![StatusChange {
+                status: RequestStatus::RequestMade,
+                at: created_at,
+            }],
+            jobs: BTreeMap::new(),
+            submission,
+        };
+        if let Some(completed) = state.submission.completed_request_status.clone() {
+            state.enter(RequestStatus::from(completed));
+        } else {
+            state.enter(RequestStatus::Compiling);
+            for (silo, expected) in silos {
+                state
+                    .jobs
+                    .insert(silo.clone(), JobState::new(silo, expected.clone()));
+            }
+            state.settle();
+        }
+        let record = state.record.clone();
+        inner.order.push(id.clone());
+        inner.requests.insert(id, state);
+        Ok(record)
+    }
+
+    pub(crate) fn status(&self, id: &str) -> Option<DsrStatus> {
+        self.lock().requests.get(id).map(|r| r.record.to_status())
+    }
+
+    pub(crate) fn view(&self, id: &str) -> Option<RequestView> {
+        self.lock().requests.get(id).map(RequestState::view)
+    }
+
+    pub(crate) fn list(&self) -> RequestList {
+        let inner = self.lock();
+        RequestList {
+            requests: inner
+                .order
+                .iter()
+                .filter_map(|id| inner.requests.get(id))
+                .map(RequestState::view)
+                .collect(),
+        }
+    }
+
+    /// Runs `f` on a request, for building its webhooks.
+    pub(crate) fn with_request<T>(
+        &self,
+        id: &str,
+        f: impl FnOnce(&RequestState) -> T,
+    ) -> Option<T> {
+        self.lock().requests.get(id).map(f)
+    }
+
+    /// Records a webhook delivery and what the silo answered.
+    pub(crate) fn delivered(
+        &self,
+        id: &str,
+        silo: &str,
+        delivery: Delivery,
+        status: Option<JobStatus>,
+    ) {
+        let mut inner = self.lock();
+        let Some(request) = inner.requests.get_mut(id) else {
+            return;
+        };
+        if let Some(job) = request.jobs.get_mut(silo) {
+            job.view.deliveries.push(delivery);
+            if let Some(status) = status
+                && job.view.status == JobStatus::Delivering
+            {
+                job.view.status = status;
+            }
+        }
+        request.settle();
+    }
+
+    /// Applies a report to a silo's job: refused with 404 for an unknown request or
+    /// job, 409 once the request is finished.
+    pub(crate) fn report(
+        &self,
+        id: &str,
+        silo: &str,
+        apply: impl FnOnce(&mut JobState),
+    ) -> Result<(), ServerError> {
+        let mut inner = self.lock();
+        let request = inner
+            .requests
+            .get_mut(id)
+            .ok_or_else(|| ServerError::NotFound {
+                what: "no request for this nonce".into(),
+            })?;
+        if request.record.status.is_terminal() {
+            return Err(ServerError::Conflict {
+                message: format!(
+                    "the request is already finished ({})",
+                    request.record.status
+                ),
+            });
+        }
+        let job = request
+            .jobs
+            .get_mut(silo)
+            .ok_or_else(|| ServerError::NotFound {
+                what: "no job for this nonce".into(),
+            })?;
+        apply(job);
+        request.settle();
+        Ok(())
+    }
+
+    /// Whether reports for this request are still taken (for checks before streaming).
+    pub(crate) fn accepts_reports(&self, id: &str, silo: &str) -> Result<(), ServerError> {
+        self.report(id, silo, |_| {})
+    }
+}
+
+impl RequestState {
+    fn enter(&mut self, status: RequestStatus) {
+        if self.record.status != status {
+            self.record.status = status.clone();
+            self.timeline.push(StatusChange { status, at: now() });
+        }
+    }
+
+    /// Finishes the request once every job is resolved or skipped.
+    fn settle(&mut self) {
+        if self.record.status != RequestStatus::Compiling {
+            return;
+        }
+        if self.jobs.values().all(|job| job.view.status.is_settled()) {
+            let done = match self.record.action {
+                RequestAction::Access => RequestStatus::Downloadable,
+                RequestAction::Erasure => RequestStatus::SecondaryCompleted,
+                _ => RequestStatus::Completed,
+            };
+            self.enter(done);
+        }
+    }
+
+    fn view(&self) -> RequestView {
+        RequestView {
+            id: self.record.id.clone(),
+            status: self.record.status.clone(),
+            action: self.record.action.clone(),
+            subject_type: self.record.subject_type.clone(),
+            core_identifier: self.record.core_identifier.clone(),
+            email: self.record.email.clone(),
+            created_at: self.created_at.clone(),
+            timeline: self.timeline.clone(),
+            jobs: self.jobs.values().map(|job| job.view.clone()).collect(),
+        }
+    }
+}
+
+impl JobState {
+    fn new(silo: &str, expected: Vec<String>) -> Self {
+        Self {
+            view: JobView {
+                data_silo_id: silo.to_owned(),
+                status: JobStatus::Delivering,
+                message: None,
+                poll_id: None,
+                retry_after_date: None,
+                deliveries: Vec::new(),
+                profiles: Vec::new(),
+                datapoints: Vec::new(),
+                pages: Vec::new(),
+                files: Vec::new(),
+                reports: Vec::new(),
+            },
+            reported: BTreeSet::new(),
+            expected,
+        }
+    }
+
+    fn datapoint_reported(&mut self, name: &str) {
+        if self.reported.insert(name.to_owned()) {
+            self.view.datapoints.push(name.to_owned());
+        }
+        if !self.expected.is_empty() && self.expected.iter().all(|e| self.reported.contains(e)) {
+            self.resolve(JobStatus::Resolved);
+        }
+    }
+
+    fn resolve(&mut self, status: JobStatus) {
+        self.view.status = status;
+    }
+
+    /// `POST /v1/data-silo`: merges profiles; `READY`, or every expected datapoint
+    /// reported, resolves the job.
+    pub(crate) fn access(&mut self, upload: AccessUpload) {
+        for profile in upload.profiles.unwrap_or_default() {
+            let keys: Vec<String> = profile.profile_data.keys().cloned().collect();
+            match self
+                .view
+                .profiles
+                .iter_mut()
+                .find(|p| p.profile_id == profile.profile_id)
+            {
+                Some(existing) => existing.profile_data.extend(profile.profile_data),
+                None => self.view.profiles.push(profile),
+            }
+            for key in keys {
+                self.datapoint_reported(&key);
+            }
+        }
+        if upload.status.is_some() {
+            self.resolve(JobStatus::Resolved);
+        }
+    }
+
+    /// `POST /v1/datapoint-chunked`: the last page completes the datapoint.
+    pub(crate) fn page(&mut self, chunk: DatapointChunk) {
+        let (name, last) = (chunk.datapoint_name.clone(), chunk.is_last_page);
+        self.view.pages.push(PageView {
+            datapoint: chunk.datapoint_name,
+            file_id: chunk.file_id,
+            data: chunk.data,
+            is_last_page: chunk.is_last_page,
+        });
+        if last {
+            self.datapoint_reported(&name);
+        }
+    }
+
+    /// `POST /v1/datapoint`: a stored file; it completes its datapoint unless more
+    /// files follow (`x-transcend-skip-status-update`).
+    pub(crate) fn file(&mut self, file: FileView, skip_status_update: bool) {
+        let name = file.datapoint.clone();
+        self.view.files.push(file);
+        if !skip_status_update {
+            self.datapoint_reported(&name);
+        }
+    }
+
+    /// `PUT /v1/data-silo`: `status` decides when given, else `profileStatus`; `{}`
+    /// means done.
+    pub(crate) fn outcome(&mut self, report: ErasureReport) {
+        let next = match (&report.status, &report.profile_status) {
+            (Some(status), _) => match status {
+                IntegrationStatus::Ready | IntegrationStatus::Resolved => JobStatus::Resolved,
+                IntegrationStatus::Skipped | IntegrationStatus::SkippedDueToException => {
+                    JobStatus::Skipped
+                }
+                IntegrationStatus::ActionRequired => JobStatus::ActionRequired,
+                _ => JobStatus::Waiting,
+            },
+            (None, Some(profile)) => match profile {
+                ProfileStatus::Resolved => JobStatus::Resolved,
+                ProfileStatus::Skipped | ProfileStatus::SkippedDueToException => JobStatus::Skipped,
+                ProfileStatus::Error => JobStatus::Error,
+                _ => JobStatus::Waiting,
+            },
+            (None, None) => JobStatus::Resolved,
+        };
+        if report.message.is_some() {
+            self.view.message = report.message.clone();
+        }
+        if report.poll_id.is_some() {
+            self.view.poll_id = report.poll_id.clone();
+        }
+        if report.retry_after_date.is_some() {
+            self.view.retry_after_date = report.retry_after_date.clone();
+        }
+        self.view.reports.push(report);
+        self.resolve(next);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use transcend_proto::types::Subject;
+
+    fn submission(action: RequestAction) -> SubmitDsr {
+        SubmitDsr::new(action, Subject::new("id-1"), "customer")
+    }
+
+    fn silo(expected: &[&str]) -> Vec<(String, Vec<String>)> {
+        vec![(
+            "silo".into(),
+            expected.iter().map(|s| s.to_string()).collect(),
+        )]
+    }
+
+    #[test]
+    fn a_second_open_request_for_the_same_person_and_type_is_a_duplicate() {
+        let store = Store::default();
+        store
+            .create(submission(RequestAction::Access), &silo(&[]))
+            .unwrap();
+        let error = store
+            .create(submission(RequestAction::Access), &silo(&[]))
+            .unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "Client error: You have already made this request."
+        );
+        store
+            .create(submission(RequestAction::Erasure), &silo(&[]))
+            .unwrap();
+    }
+
+    #[test]
+    fn no_silo_in_scope_finishes_at_once() {
+        let store = Store::default();
+        let record = store
+            .create(submission(RequestAction::Erasure), &[])
+            .unwrap();
+        assert_eq!(record.status, RequestStatus::SecondaryCompleted);
+        let view = store.view(&record.id).unwrap();
+        let statuses: Vec<_> = view.timeline.iter().map(|c| c.status.clone()).collect();
+        assert_eq!(
+            statuses,
+            [
+                RequestStatus::RequestMade,
+                RequestStatus::Compiling,
+                RequestStatus::SecondaryCompleted
+            ]
+        );
+    }
+
+    #[test]
+    fn every_expected_datapoint_resolves_the_job() {
+        let store = Store::default();
+        let id = store
+            .create(submission(RequestAction::Access), &silo(&["name", "photo"]))
+            .unwrap()
+            .id;
+        store.delivered(&id, "silo", delivery(), Some(JobStatus::Waiting));
+        store
+            .report(&id, "silo", |job| {
+                job.access(AccessUpload::partial(vec![
+                    transcend_proto::types::AccessProfile::new("p")
+                        .datapoint("name", serde_json::json!("A")),
+                ]))
+            })
+            .unwrap();
+        assert_eq!(store.status(&id).unwrap().status, RequestStatus::Compiling);
+        let file = FileView {
+            datapoint: "photo".into(),
+            remote_id: None,
+            size: 1,
+            sha256: "00".into(),
+            path: "x".into(),
+        };
+        store
+            .report(&id, "silo", |job| job.file(file.clone(), true))
+            .unwrap();
+        assert_eq!(
+            store.status(&id).unwrap().status,
+            RequestStatus::Compiling,
+            "more files follow"
+        );
+        store
+            .report(&id, "silo", |job| job.file(file, false))
+            .unwrap();
+        assert_eq!(
+            store.status(&id).unwrap().status,
+            RequestStatus::Downloadable
+        );
+        let error = store.report(&id, "silo", |_| {}).unwrap_err();
+        assert_eq!(error.status().as_u16(), 409);
+    }
+
+    #[test]
+    fn erasure_outcomes_follow_the_reference_page() {
+        let cases = [
+            (ErasureReport::erased(), JobStatus::Resolved),
+            (ErasureReport::not_found(), JobStatus::Skipped),
+            (
+                ErasureReport::with_status(
+                    Some(IntegrationStatus::Waiting),
+                    Some(ProfileStatus::Skipped),
+                ),
+                JobStatus::Waiting,
+            ),
+            (ErasureReport::error("boom"), JobStatus::Error),
+            (
+                ErasureReport::polling("job-1", "polling"),
+                JobStatus::Waiting,
+            ),
+            (
+                ErasureReport::with_status(Some(IntegrationStatus::ActionRequired), None),
+                JobStatus::ActionRequired,
+            ),
+        ];
+        for (report, expected) in cases {
+            let mut job = JobState::new("silo", Vec::new());
+            job.outcome(report.clone());
+            assert_eq!(job.view.status, expected, "{report:?}");
+        }
+    }
+
+    #[test]
+    fn a_completed_status_creates_the_request_finished() {
+        let store = Store::default();
+        let mut backlog = submission(RequestAction::Access);
+        backlog.completed_request_status =
+            Some(transcend_proto::types::CompletedRequestStatus::Completed);
+        let record = store.create(backlog, &silo(&[])).unwrap();
+        assert_eq!(record.status, RequestStatus::Completed);
+        assert!(store.view(&record.id).unwrap().jobs.is_empty());
+    }
+
+    fn delivery() -> Delivery {
+        Delivery {
+            attempt: 1,
+            at: now(),
+            status: Some(200),
+            outcome: "accepted".into(),
+        }
+    }
+}

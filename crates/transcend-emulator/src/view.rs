@@ -1,0 +1,154 @@
+//! The inspection API's documents: everything the emulator knows about each request.
+
+use serde::{Deserialize, Serialize};
+use transcend_proto::types::{
+    AccessProfile, ErasureReport, RequestAction, RequestStatus, Timestamp,
+};
+
+/// A DSR and everything that happened to it (`GET /emulator/v1/requests/{id}`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct RequestView {
+    /// The request id.
+    pub id: String,
+    /// Its current status.
+    pub status: RequestStatus,
+    /// Its type.
+    #[serde(rename = "type")]
+    pub action: RequestAction,
+    /// The class of data subject.
+    pub subject_type: String,
+    /// The person's core identifier.
+    pub core_identifier: String,
+    /// The person's email, if given.
+    pub email: Option<String>,
+    /// When it was submitted.
+    pub created_at: Timestamp,
+    /// Every status it has had, in order.
+    pub timeline: Vec<StatusChange>,
+    /// One job per data silo in scope.
+    pub jobs: Vec<JobView>,
+}
+
+/// `GET /emulator/v1/requests`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct RequestList {
+    /// Every request, oldest first.
+    pub requests: Vec<RequestView>,
+}
+
+/// A status and when the request entered it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct StatusChange {
+    /// The status.
+    pub status: RequestStatus,
+    /// When.
+    pub at: Timestamp,
+}
+
+/// Where a silo's job stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+#[non_exhaustive]
+pub enum JobStatus {
+    /// The webhook is being delivered.
+    Delivering,
+    /// The silo took the job (200) and its reports are awaited.
+    Waiting,
+    /// Done.
+    Resolved,
+    /// The person is not in the silo (204), or the silo skipped the job.
+    Skipped,
+    /// The silo reported an error.
+    Error,
+    /// The silo says a person has to act.
+    ActionRequired,
+    /// Every delivery of the webhook failed.
+    DeliveryFailed,
+}
+
+impl JobStatus {
+    /// Whether the job needs nothing more.
+    pub fn is_settled(self) -> bool {
+        matches!(self, Self::Resolved | Self::Skipped)
+    }
+}
+
+/// One silo's job in a request.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct JobView {
+    /// The silo.
+    pub data_silo_id: String,
+    /// Where the job stands.
+    pub status: JobStatus,
+    /// The last message the silo sent.
+    pub message: Option<String>,
+    /// The silo's polling job, if it reported one.
+    pub poll_id: Option<String>,
+    /// When the silo asked to be retried, if it did.
+    pub retry_after_date: Option<Timestamp>,
+    /// Every webhook delivery and the answer it got.
+    pub deliveries: Vec<Delivery>,
+    /// The profiles received (`POST /v1/data-silo`), merged by profile id.
+    pub profiles: Vec<AccessProfile>,
+    /// The datapoints reported so far, by any means.
+    pub datapoints: Vec<String>,
+    /// The pages received (`POST /v1/datapoint-chunked`).
+    pub pages: Vec<PageView>,
+    /// The files received (`POST /v1/datapoint`).
+    pub files: Vec<FileView>,
+    /// The reports received (`PUT /v1/data-silo`), in order.
+    pub reports: Vec<ErasureReport>,
+}
+
+/// One webhook delivery.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct Delivery {
+    /// 1 for the first.
+    pub attempt: u32,
+    /// When it was sent.
+    pub at: Timestamp,
+    /// The silo's status code, if it answered.
+    pub status: Option<u16>,
+    /// What happened: `accepted`, `not found`, `failed: …`.
+    pub outcome: String,
+}
+
+/// A page of a chunked upload.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct PageView {
+    /// The datapoint.
+    pub datapoint: String,
+    /// The page's id.
+    pub file_id: Option<String>,
+    /// Its records.
+    pub data: Vec<serde_json::Value>,
+    /// Whether it was the last.
+    pub is_last_page: bool,
+}
+
+/// A file received.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct FileView {
+    /// The datapoint.
+    pub datapoint: String,
+    /// The file name shown to the person.
+    pub remote_id: Option<String>,
+    /// Its size in bytes.
+    pub size: u64,
+    /// Its SHA-256, lowercase hex.
+    pub sha256: String,
+    /// Where the emulator stored it.
+    pub path: String,
+}

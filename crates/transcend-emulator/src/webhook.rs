@@ -1,0 +1,166 @@
+//! Delivering a job's webhook to its silo: signed, retried with backoff, recorded.
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use bytes::Bytes;
+use http::{Request, StatusCode, Uri};
+use transcend_hyper::{Body, HyperTransport};
+use transcend_proto::Transport;
+use transcend_proto::types::{
+    CoreIdentifier, DataSubject, DsrJob, IdentifierType, JobDataSilo, JobExtras, JobOrganization,
+    JobProfile, JobRequest,
+};
+use transcend_proto::webhook::{JobAnswer, SombraTokenClaims, build_webhook, sign_sombra_token};
+use transcend_proto::{Nonce, SombraToken};
+
+use crate::Shared;
+use crate::config::DataSiloConfig;
+use crate::store::{LINK_PREFIX, RequestState, now};
+use crate::view::{Delivery, JobStatus};
+
+/// The organization named in every webhook.
+const ORGANIZATION: &str = "Emulated Organization";
+
+/// The job body a silo receives for a request.
+pub(crate) fn job_for(request: &RequestState, silo: &DataSiloConfig) -> DsrJob {
+    let submission = &request.submission;
+    let mut job = DsrJob::new(request.record.action.clone());
+    job.core_identifier = Some(CoreIdentifier::new(request.record.core_identifier.clone()));
+    job.data_subject = Some(DataSubject::new(request.record.subject_type.clone()));
+    job.is_test = Some(submission.is_test.unwrap_or(false));
+    let profile = match &submission.subject.email {
+        Some(email) => JobProfile::new(email.clone(), IdentifierType::Email),
+        None => JobProfile::new(
+            request.record.core_identifier.clone(),
+            IdentifierType::CoreIdentifier,
+        ),
+    };
+    let mut details = JobRequest::default();
+    details.id = Some(request.record.id.clone());
+    details.link = Some(format!("{LINK_PREFIX}{}", request.record.id));
+    details.created_at = Some(request.created_at.clone());
+    details.locale = Some(submission.locale.clone().unwrap_or_default());
+    details.details = submission.details.clone();
+    details.origin = Some("API".into());
+    let mut data_silo = JobDataSilo::default();
+    data_silo.id = Some(silo.id.clone());
+    data_silo.title = Some(silo.title.clone());
+    let mut organization = JobOrganization::default();
+    organization.name = Some(ORGANIZATION.into());
+    let mut extras = JobExtras::default();
+    extras.profile = Some(profile);
+    extras.request = Some(details);
+    extras.data_silo = Some(data_silo);
+    extras.organization = Some(organization);
+    job.extras = Some(extras);
+    job
+}
+
+/// Delivers the job until the silo answers, or the attempts run out. Each attempt
+/// carries a fresh token (new `jti`, new `iat`/`exp`) and the same nonce.
+pub(crate) async fn deliver(shared: Arc<Shared>, request_id: String, silo: DataSiloConfig) {
+    let settings = shared.config.webhooks;
+    let Some(job) = shared
+        .store
+        .with_request(&request_id, |request| job_for(request, &silo))
+    else {
+        return;
+    };
+    let nonce = Nonce::new(shared.nonces.issue(&request_id, &silo.id));
+    let core_identifier = job.core_identifier().unwrap_or_default().to_owned();
+    let url: Uri = match silo.webhook_url.parse() {
+        Ok(url) => url,
+        Err(_) => return,
+    };
+    for attempt in 1..=settings.max_attempts.max(1) {
+        let claims = SombraTokenClaims::new(
+            silo.audience.clone(),
+            core_identifier.clone(),
+            SystemTime::now(),
+            Duration::from_secs(settings.token_lifetime_secs),
+        )
+        .with_jti(uuid::Uuid::new_v4().to_string());
+        let outcome = match sign_sombra_token(&claims, &shared.keys.private_pem) {
+            Ok(token) => {
+                send(
+                    &shared.transport,
+                    &url,
+                    &nonce,
+                    &token,
+                    &job,
+                    settings.timeout_ms,
+                )
+                .await
+            }
+            Err(error) => Err(format!("cannot sign the token: {error}")),
+        };
+        let last = attempt == settings.max_attempts.max(1);
+        let (status, outcome, job_status) = match outcome {
+            Ok(JobAnswer::Accepted) => (Some(200), "accepted".to_owned(), Some(JobStatus::Waiting)),
+            Ok(JobAnswer::NotFound) => {
+                (Some(204), "not found".to_owned(), Some(JobStatus::Skipped))
+            }
+            Ok(JobAnswer::Failed { status, message }) => (
+                Some(status.as_u16()),
+                format!("failed: {}", message.unwrap_or_else(|| status.to_string())),
+                last.then_some(JobStatus::DeliveryFailed),
+            ),
+            Ok(other) => (
+                None,
+                format!("failed: unexpected answer {other:?}"),
+                last.then_some(JobStatus::DeliveryFailed),
+            ),
+            Err(error) => (
+                None,
+                format!("failed: {error}"),
+                last.then_some(JobStatus::DeliveryFailed),
+            ),
+        };
+        let answered = matches!(job_status, Some(JobStatus::Waiting | JobStatus::Skipped));
+        tracing::debug!(request = %request_id, silo = %silo.id, attempt, ?status, %outcome, "webhook delivered");
+        shared.store.delivered(
+            &request_id,
+            &silo.id,
+            Delivery {
+                attempt,
+                at: now(),
+                status,
+                outcome,
+            },
+            job_status,
+        );
+        if answered || last {
+            return;
+        }
+        tokio::time::sleep(settings.backoff(attempt)).await;
+    }
+}
+
+async fn send(
+    transport: &HyperTransport,
+    url: &Uri,
+    nonce: &Nonce,
+    token: &SombraToken,
+    job: &DsrJob,
+    timeout_ms: u64,
+) -> Result<JobAnswer, String> {
+    let request = build_webhook(url, nonce, token, job).map_err(|e| e.to_string())?;
+    let (parts, body) = request.into_parts();
+    let request = Request::from_parts(parts, Body::full(body));
+    let sent =
+        tokio::time::timeout(Duration::from_millis(timeout_ms), transport.send(request)).await;
+    match sent {
+        Err(_) => Err(format!("no answer within {timeout_ms} ms")),
+        Ok(Err(error)) => Err(error.to_string()),
+        Ok(Ok(response)) => {
+            let answer = JobAnswer::from_response(&response.map(|b: Bytes| b));
+            match answer {
+                JobAnswer::Failed { status, .. } if status == StatusCode::NO_CONTENT => {
+                    Ok(JobAnswer::NotFound)
+                }
+                other => Ok(other),
+            }
+        }
+    }
+}
