@@ -1,0 +1,403 @@
+//! Every refusal the emulator makes, with the status, headers and message of the
+//! reference pages.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{TestSilo, client, client_with_key, raw};
+use transcend_emulator::{ApiKeyConfig, Emulator, EmulatorConfig, RateLimitConfig, Scope};
+use transcend_hyper::{Client, DatapointSource};
+use transcend_proto::types::*;
+use transcend_proto::{ErrorKind, Nonce};
+
+fn dsr(id: &str) -> SubmitDsr {
+    SubmitDsr::new(RequestAction::Access, Subject::new(id), "customer")
+}
+
+#[tokio::test]
+async fn keys_and_scopes() {
+    let emulator = Emulator::builder()
+        .api_key(ApiKeyConfig::new("viewer", [Scope::View]))
+        .api_key(ApiKeyConfig::new("submitter", [Scope::Submit]))
+        .start()
+        .await
+        .unwrap();
+    let (status, _, body) = raw(&emulator, "POST", "/v1/data-subject-request", &[], "{}").await;
+    assert_eq!(status, 401);
+    assert_eq!(
+        body["message"],
+        "Unauthorized: missing authorization: Bearer <API key>"
+    );
+
+    let wrong = client_with_key(&emulator, "nope")
+        .submit_dsr(&dsr("a"))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        (wrong.kind(), wrong.message()),
+        (
+            Some(ErrorKind::Unauthorized),
+            Some("Unauthorized: invalid API key")
+        )
+    );
+
+    let no_scope = client_with_key(&emulator, "viewer")
+        .submit_dsr(&dsr("a"))
+        .await
+        .unwrap_err();
+    assert_eq!(no_scope.kind(), Some(ErrorKind::Unauthorized));
+    assert!(
+        no_scope
+            .message()
+            .unwrap()
+            .contains("Submit New Data Subject Request"),
+        "{no_scope}"
+    );
+
+    let id = client_with_key(&emulator, "submitter")
+        .submit_dsr(&dsr("a"))
+        .await
+        .unwrap()
+        .request
+        .id;
+    let cannot_view = client_with_key(&emulator, "submitter")
+        .get_dsr(&id)
+        .await
+        .unwrap_err();
+    assert!(
+        cannot_view
+            .message()
+            .unwrap()
+            .contains("View Incoming Requests")
+    );
+    assert_eq!(
+        client_with_key(&emulator, "viewer")
+            .get_dsr(&id)
+            .await
+            .unwrap()
+            .id,
+        id
+    );
+    let missing = client_with_key(&emulator, "viewer")
+        .get_dsr("no-such-id")
+        .await
+        .unwrap_err();
+    assert_eq!(missing.kind(), Some(ErrorKind::NotFound));
+    emulator.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_self_hosted_sombra_needs_its_key_on_every_call() {
+    let emulator = Emulator::builder()
+        .sombra_key("internal")
+        .start()
+        .await
+        .unwrap();
+    let error = client(&emulator).submit_dsr(&dsr("a")).await.unwrap_err();
+    assert_eq!(error.kind(), Some(ErrorKind::Unauthorized));
+    assert!(error.message().unwrap().contains("x-sombra-authorization"));
+    let with_key = Client::builder()
+        .base_url(emulator.base_url())
+        .api_key(emulator.api_key())
+        .sombra_key("internal")
+        .build()
+        .unwrap();
+    with_key.submit_dsr(&dsr("a")).await.unwrap();
+    with_key.signing_key().await.unwrap();
+    emulator.shutdown().await;
+}
+
+#[tokio::test]
+async fn invalid_bodies_and_duplicates_are_400_naming_why() {
+    // A silo keeps requests open, so that a second one can be a duplicate.
+    let silo = TestSilo::start(TestSilo::accepting()).await;
+    let emulator = Emulator::builder()
+        .data_silo(silo.silo("a"))
+        .start()
+        .await
+        .unwrap();
+    let auth = [
+        ("authorization", "Bearer test-key"),
+        ("content-type", "application/json"),
+    ];
+    let (status, _, body) = raw(
+        &emulator,
+        "POST",
+        "/v1/data-subject-request",
+        &auth,
+        r#"{"type":"ACCESS","subject":{"coreIdentifier":"x"},"subjectType":"customer","dataSiloIds":["a"],"ignoreDataSiloIds":["b"]}"#,
+    )
+    .await;
+    assert_eq!(status, 400);
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains("`dataSiloIds` cannot be set together with `ignoreDataSiloIds`")
+    );
+
+    let (status, _, body) = raw(
+        &emulator,
+        "POST",
+        "/v1/data-subject-request",
+        &auth,
+        r#"{"type":"ACCESS","subject":{}}"#,
+    )
+    .await;
+    assert_eq!(status, 400);
+    assert!(
+        body["message"].as_str().unwrap().contains("coreIdentifier"),
+        "{body}"
+    );
+
+    let (status, _, body) = raw(
+        &emulator,
+        "POST",
+        "/v1/data-subject-request",
+        &auth,
+        "not json",
+    )
+    .await;
+    assert_eq!(status, 400, "{body}");
+
+    let client = client(&emulator);
+    client.submit_dsr(&dsr("same-person")).await.unwrap();
+    let duplicate = client.submit_dsr(&dsr("same-person")).await.unwrap_err();
+    assert_eq!(duplicate.kind(), Some(ErrorKind::BadRequest));
+    assert_eq!(
+        duplicate.message(),
+        Some("Client error: You have already made this request.")
+    );
+    // Another type for the same person is not a duplicate.
+    let erasure = SubmitDsr::new(
+        RequestAction::Erasure,
+        Subject::new("same-person"),
+        "customer",
+    );
+    client.submit_dsr(&erasure).await.unwrap();
+
+    let (status, headers, _) = raw(&emulator, "DELETE", "/v1/data-silo", &auth, "").await;
+    assert_eq!(status, 405);
+    assert_eq!(headers["allow"], "POST, PUT");
+    let (status, _, _) = raw(&emulator, "GET", "/v2/nothing", &auth, "").await;
+    assert_eq!(status, 404);
+    emulator.shutdown().await;
+}
+
+#[tokio::test]
+async fn nonces_cannot_be_forged_and_silo_keys_stay_in_their_silo() {
+    let silo = TestSilo::start(TestSilo::accepting()).await;
+    let emulator = Emulator::builder()
+        .data_silo(silo.silo("a"))
+        .data_silo(silo.silo("b"))
+        .api_key(ApiKeyConfig::new("admin", Scope::ALL))
+        .api_key(ApiKeyConfig::new("silo-a", [Scope::Report]).for_silo("a"))
+        .start()
+        .await
+        .unwrap();
+    let admin = client_with_key(&emulator, "admin");
+    admin.submit_dsr(&dsr("p")).await.unwrap();
+    let received = silo.wait_for(2).await;
+    let nonce_of = |id: &str| {
+        received
+            .iter()
+            .find(|r| {
+                r.job
+                    .extras
+                    .as_ref()
+                    .unwrap()
+                    .data_silo
+                    .as_ref()
+                    .unwrap()
+                    .id
+                    .as_deref()
+                    == Some(id)
+            })
+            .unwrap()
+            .nonce
+            .clone()
+    };
+
+    let forged = admin
+        .report_erasure(&Nonce::new("bm90IGEgbm9uY2U.AAAA"), ErasureReport::erased())
+        .await
+        .unwrap_err();
+    assert_eq!(forged.kind(), Some(ErrorKind::BadRequest));
+    assert!(
+        forged
+            .message()
+            .unwrap()
+            .contains("invalid x-transcend-nonce"),
+        "{forged}"
+    );
+
+    let silo_a = client_with_key(&emulator, "silo-a");
+    silo_a
+        .report_erasure(&nonce_of("a"), ErasureReport::erased())
+        .await
+        .unwrap();
+    let other = silo_a
+        .report_erasure(&nonce_of("b"), ErasureReport::erased())
+        .await
+        .unwrap_err();
+    assert_eq!(other.kind(), Some(ErrorKind::Unauthorized));
+    assert!(other.message().unwrap().contains("another data silo"));
+    let cannot_submit = silo_a.submit_dsr(&dsr("q")).await.unwrap_err();
+    assert_eq!(cannot_submit.kind(), Some(ErrorKind::Unauthorized));
+    // Nonces are reusable until the job is finished.
+    silo_a
+        .report_erasure(&nonce_of("a"), ErasureReport::erased())
+        .await
+        .unwrap();
+    emulator.shutdown().await;
+}
+
+#[tokio::test]
+async fn rate_limits_answer_429_with_retry_after_and_the_window() {
+    let mut config = EmulatorConfig::default();
+    config.rate_limit = Some(RateLimitConfig::new(1.0, 2));
+    let emulator = Emulator::builder().config(config).start().await.unwrap();
+    let client = client_with_key(&emulator, "test-key");
+    client.signing_key().await.unwrap();
+    client.signing_key().await.unwrap();
+    let limited = client.signing_key().await.unwrap_err();
+    assert_eq!(limited.kind(), Some(ErrorKind::RateLimited));
+    let api = limited.api().unwrap();
+    assert_eq!(
+        api.retry_after,
+        Some(transcend_proto::RetryAfter::Delay(Duration::from_secs(1)))
+    );
+    let window = api.rate_limit.unwrap();
+    assert_eq!((window.limit, window.remaining), (Some(2), Some(0)));
+    assert!(window.reset.is_some());
+    // The client honours Retry-After and gets through.
+    let patient = Client::builder()
+        .base_url(emulator.base_url())
+        .api_key("test-key")
+        .build()
+        .unwrap();
+    patient.signing_key().await.unwrap();
+    emulator.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bodies_over_the_limit_are_413_whether_declared_or_streamed() {
+    let silo = TestSilo::start(TestSilo::accepting()).await;
+    let mut config = EmulatorConfig::default();
+    config.body_limit = 4096;
+    config.data_silos.push(silo.silo("a"));
+    let emulator = Emulator::builder().config(config).start().await.unwrap();
+    let client = client_with_key(&emulator, "test-key");
+    client.submit_dsr(&dsr("p")).await.unwrap();
+    let nonce = silo.wait_for(1).await.remove(0).nonce;
+
+    let big = AccessUpload::partial(vec![
+        AccessProfile::new("p").datapoint("blob", serde_json::json!("x".repeat(10_000))),
+    ]);
+    let declared = client.upload_access(&nonce, big).await.unwrap_err();
+    assert_eq!(declared.kind(), Some(ErrorKind::TooLarge));
+
+    // No length announced: refused while streaming, and nothing is kept.
+    let chunks =
+        futures_util::stream::iter((0..10).map(|_| Ok(bytes::Bytes::from(vec![1u8; 1024]))));
+    let streamed = client
+        .upload_datapoint(
+            &nonce,
+            DatapointUpload::new("blob"),
+            DatapointSource::stream(chunks),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(streamed.kind(), Some(ErrorKind::TooLarge), "{streamed:?}");
+    assert!(emulator.requests().requests[0].jobs[0].files.is_empty());
+    client
+        .upload_datapoint(
+            &nonce,
+            DatapointUpload::new("small"),
+            DatapointSource::bytes(vec![2u8; 1000]),
+        )
+        .await
+        .unwrap();
+    emulator.shutdown().await;
+}
+
+#[tokio::test]
+async fn injected_faults_are_repeatable() {
+    let mut config = EmulatorConfig::default();
+    config.faults.error_500 = 1.0;
+    let emulator = Emulator::builder().config(config).start().await.unwrap();
+    let error = client_with_key(&emulator, "test-key")
+        .signing_key()
+        .await
+        .unwrap_err();
+    assert_eq!(error.status().map(|s| s.as_u16()), Some(500));
+    emulator.shutdown().await;
+
+    let mut config = EmulatorConfig::default();
+    config.faults.drop_connection = 1.0;
+    let emulator = Emulator::builder().config(config).start().await.unwrap();
+    let error = client_with_key(&emulator, "test-key")
+        .get_dsr("x")
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(error, transcend_hyper::Error::Send { .. }),
+        "{error:?}"
+    );
+    // The inspection API is never faulted.
+    let (status, _, _) = raw(
+        &emulator,
+        "GET",
+        "/emulator/v1/requests",
+        &[("authorization", "Bearer test-key")],
+        "",
+    )
+    .await;
+    assert_eq!(status, 200);
+    emulator.shutdown().await;
+}
+
+#[tokio::test]
+async fn inspection_needs_a_key_that_may_view() {
+    let emulator = Emulator::builder().start().await.unwrap();
+    let id = client(&emulator)
+        .submit_dsr(&dsr("p"))
+        .await
+        .unwrap()
+        .request
+        .id;
+    let (status, _, _) = raw(&emulator, "GET", "/emulator/v1/requests", &[], "").await;
+    assert_eq!(status, 401);
+    let (status, _, list) = raw(
+        &emulator,
+        "GET",
+        "/emulator/v1/requests",
+        &[("authorization", "Bearer test-key")],
+        "",
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(list["requests"][0]["id"], id.as_str());
+    let (status, _, one) = raw(
+        &emulator,
+        "GET",
+        &format!("/emulator/v1/requests/{id}"),
+        &[("authorization", "Bearer test-key")],
+        "",
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(one["status"], "DOWNLOADABLE");
+    assert_eq!(one["timeline"].as_array().unwrap().len(), 3);
+    let (status, _, _) = raw(
+        &emulator,
+        "GET",
+        "/emulator/v1/requests/nope",
+        &[("authorization", "Bearer test-key")],
+        "",
+    )
+    .await;
+    assert_eq!(status, 404);
+    emulator.shutdown().await;
+}
