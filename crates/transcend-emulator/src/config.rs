@@ -310,6 +310,16 @@ pub struct FaultConfig {
     pub seed: u64,
 }
 
+impl FaultConfig {
+    /// Whether any fault or latency is configured.
+    pub fn is_active(&self) -> bool {
+        self.error_500 > 0.0
+            || self.error_502 > 0.0
+            || self.drop_connection > 0.0
+            || self.latency_ms > 0
+    }
+}
+
 impl Default for FaultConfig {
     fn default() -> Self {
         Self {
@@ -394,6 +404,14 @@ mod tests {
             [RequestAction::Access, RequestAction::Erasure]
         );
         assert_eq!(config.faults.seed, 7);
+    }
+
+    #[test]
+    fn the_example_file_reads() {
+        let config = EmulatorConfig::from_toml(include_str!("../emulator.example.toml")).unwrap();
+        assert_eq!(config.data_silos[0].datapoints, ["name", "orders"]);
+        assert_eq!(config.rate_limit, Some(RateLimitConfig::new(20.0, 40)));
+        assert!(!config.faults.is_active());
     }
 
     #[test]

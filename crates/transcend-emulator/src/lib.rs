@@ -26,6 +26,19 @@
 //! emulator.shutdown().await;
 //! # Ok(()) }
 //! ```
+//!
+//! # Configuration
+//!
+//! [`EmulatorConfig`] reads TOML; `emulator.example.toml` beside this crate's manifest
+//! documents every setting. With none, the key `test-key` has every scope.
+//!
+//! # Performance
+//!
+//! `cargo bench -p transcend-emulator --bench get_dsr`: at 64 requests in flight,
+//! `GET /v1/data-subject-request/{id}` costs the server 10.4 µs of CPU per request,
+//! against 9.0 µs for a minimal hyper server answering a fixed body (0.86x its
+//! sustainable throughput; p50 0.81 ms, p99 1.26 ms under that load). Memory grows by
+//! about 2 MB while a 50 MB upload is received (files stream to disk).
 #![deny(missing_docs)]
 
 mod config;
@@ -96,7 +109,8 @@ pub(crate) struct Shared {
     pub keys: SigningKeys,
     pub transport: HyperTransport,
     pub rate: Option<Mutex<RateLimiter>>,
-    pub faults: Mutex<Faults>,
+    /// `None` when no fault is configured, so requests skip the lock.
+    pub faults: Option<Mutex<Faults>>,
     pub storage_dir: PathBuf,
     pub files: AtomicU64,
 }
@@ -237,7 +251,10 @@ impl EmulatorBuilder {
             rate: config
                 .rate_limit
                 .map(|limit| Mutex::new(RateLimiter::new(limit))),
-            faults: Mutex::new(Faults::new(config.faults)),
+            faults: config
+                .faults
+                .is_active()
+                .then(|| Mutex::new(Faults::new(config.faults))),
             api_keys,
             store: Store::default(),
             nonces: NonceKey::random(),

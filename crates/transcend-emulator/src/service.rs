@@ -50,22 +50,22 @@ pub(crate) async fn handle(
     request: Request<Incoming>,
 ) -> Result<Answer, Dropped> {
     let path = request.uri().path().to_owned();
-    if path == INSPECTION_PREFIX || path.starts_with(&format!("{INSPECTION_PREFIX}/")) {
+    let inspection = path
+        .strip_prefix(INSPECTION_PREFIX)
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'));
+    if inspection {
         return Ok(inspect(&shared, &request, &path).unwrap_or_else(|e| error(&e)));
     }
-    let latency = shared
-        .faults
-        .lock()
-        .map(|f| f.latency())
-        .unwrap_or_default();
-    if !latency.is_zero() {
-        tokio::time::sleep(latency).await;
-    }
-    let fault = shared
-        .faults
-        .lock()
-        .map(|mut f| f.next())
-        .unwrap_or(Fault::None);
+    let fault = match &shared.faults {
+        None => Fault::None,
+        Some(faults) => {
+            let latency = faults.lock().map(|f| f.latency()).unwrap_or_default();
+            if !latency.is_zero() {
+                tokio::time::sleep(latency).await;
+            }
+            faults.lock().map(|mut f| f.next()).unwrap_or(Fault::None)
+        }
+    };
     match fault {
         Fault::None => {}
         Fault::Error500 => return Ok(error(&unavailable(StatusCode::INTERNAL_SERVER_ERROR))),
@@ -108,14 +108,14 @@ async fn api(
     }
     match route {
         Route::SubmitDsr => {
-            require(&key, Scope::Submit)?;
+            require(key, Scope::Submit)?;
             let request = read(shared, request).await?;
             let submission = SubmitDsrEndpoint::parse_request(request)?.input;
             let created = shared.submit(submission)?;
             Ok(answer(SubmitDsrEndpoint::build_response(&created)))
         }
         Route::GetDsr { id } => {
-            require(&key, Scope::View)?;
+            require(key, Scope::View)?;
             let status = shared
                 .store
                 .status(&id)
@@ -127,7 +127,7 @@ async fn api(
         Route::UploadAccess => {
             let request = read(shared, request).await?;
             let report = UploadAccessEndpoint::parse_request(request)?.input;
-            let claims = job_of(shared, &key, &report.nonce)?;
+            let claims = job_of(shared, key, &report.nonce)?;
             shared
                 .store
                 .report(&claims.request_id, &claims.silo_id, |job| {
@@ -138,7 +138,7 @@ async fn api(
         Route::ReportErasure => {
             let request = read(shared, request).await?;
             let report = ReportErasureEndpoint::parse_request(request)?.input;
-            let claims = job_of(shared, &key, &report.nonce)?;
+            let claims = job_of(shared, key, &report.nonce)?;
             shared
                 .store
                 .report(&claims.request_id, &claims.silo_id, |job| {
@@ -149,7 +149,7 @@ async fn api(
         Route::UploadDatapointChunked => {
             let request = read(shared, request).await?;
             let report = UploadDatapointChunkedEndpoint::parse_request(request)?.input;
-            let claims = job_of(shared, &key, &report.nonce)?;
+            let claims = job_of(shared, key, &report.nonce)?;
             shared
                 .store
                 .report(&claims.request_id, &claims.silo_id, |job| {
@@ -162,7 +162,7 @@ async fn api(
         Route::UploadDatapoint => {
             let (parts, body) = request.into_parts();
             let report = upload_datapoint::parse_request_head(&parts)?.input;
-            let claims = job_of(shared, &key, &report.nonce)?;
+            let claims = job_of(shared, key, &report.nonce)?;
             shared
                 .store
                 .accepts_reports(&claims.request_id, &claims.silo_id)?;
@@ -201,7 +201,10 @@ fn internal(what: &str) -> ServerError {
 }
 
 /// The key a request authenticates with, after the Sombra key (self-hosted mode).
-fn authenticate(shared: &Shared, credentials: &Credentials) -> Result<ApiKeyConfig, ServerError> {
+fn authenticate<'a>(
+    shared: &'a Shared,
+    credentials: &Credentials,
+) -> Result<&'a ApiKeyConfig, ServerError> {
     if let Some(expected) = &shared.config.sombra_key {
         let given = credentials.sombra_key.as_ref().map(|k| k.expose());
         if given != Some(expected.as_str()) {
@@ -219,7 +222,6 @@ fn authenticate(shared: &Shared, credentials: &Credentials) -> Result<ApiKeyConf
     shared
         .api_keys
         .get(api_key.expose())
-        .cloned()
         .ok_or_else(|| ServerError::Unauthorized {
             message: "invalid API key".into(),
         })
@@ -378,7 +380,7 @@ fn inspect<B>(shared: &Shared, request: &Request<B>, path: &str) -> Result<Answe
         });
     }
     let key = authenticate(shared, &Credentials::from_headers(request.headers()))?;
-    require(&key, Scope::View)?;
+    require(key, Scope::View)?;
     let body = match path
         .strip_prefix(INSPECTION_PREFIX)
         .and_then(|rest| rest.strip_prefix('/'))
