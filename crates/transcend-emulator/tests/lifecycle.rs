@@ -389,3 +389,41 @@ async fn a_backlog_request_is_created_finished_without_webhooks() {
     assert!(silo.received.lock().unwrap().is_empty());
     emulator.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_file_without_a_content_type_is_accepted() {
+    let silo = TestSilo::start(TestSilo::accepting()).await;
+    let emulator = Emulator::builder()
+        .data_silo(silo.silo("files").datapoints(["doc"]))
+        .start()
+        .await
+        .unwrap();
+    let id = client(&emulator)
+        .submit_dsr(&SubmitDsr::new(
+            RequestAction::Access,
+            Subject::new("id-5"),
+            "customer",
+        ))
+        .await
+        .unwrap()
+        .request
+        .id;
+    let nonce = silo.wait_for(1).await.remove(0).nonce;
+    let (status, _, _) = common::raw(
+        &emulator,
+        "POST",
+        "/v1/datapoint",
+        &[
+            ("authorization", "Bearer test-key"),
+            ("x-transcend-nonce", nonce.expose()),
+            ("x-transcend-datapoint-name", "doc"),
+        ],
+        "plain bytes, no content type",
+    )
+    .await;
+    assert_eq!(status, 200);
+    let view = emulator.request(&id).unwrap();
+    assert_eq!(view.jobs[0].files[0].size, 28);
+    assert_eq!(view.status, RequestStatus::Downloadable);
+    emulator.shutdown().await;
+}
