@@ -150,15 +150,7 @@ impl Shared {
                 tokio::spawn(webhook::deliver(Arc::clone(self), record.id.clone(), silo));
             }
         }
-        let mut response: SubmitDsrResponse =
-            serde_json::from_value(serde_json::json!({ "request": record })).map_err(|_| {
-                ServerError::Unavailable {
-                    status: http::StatusCode::INTERNAL_SERVER_ERROR,
-                    message: "response".into(),
-                }
-            })?;
-        response.request = record;
-        Ok(response)
+        Ok(SubmitDsrResponse::new(record))
     }
 }
 

@@ -3,8 +3,7 @@
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use bytes::Bytes;
-use http::{Request, StatusCode, Uri};
+use http::{Request, Uri};
 use transcend_hyper::{Body, HyperTransport};
 use transcend_proto::Transport;
 use transcend_proto::types::{
@@ -153,14 +152,6 @@ async fn send(
     match sent {
         Err(_) => Err(format!("no answer within {timeout_ms} ms")),
         Ok(Err(error)) => Err(error.to_string()),
-        Ok(Ok(response)) => {
-            let answer = JobAnswer::from_response(&response.map(|b: Bytes| b));
-            match answer {
-                JobAnswer::Failed { status, .. } if status == StatusCode::NO_CONTENT => {
-                    Ok(JobAnswer::NotFound)
-                }
-                other => Ok(other),
-            }
-        }
+        Ok(Ok(response)) => Ok(JobAnswer::from_response(&response)),
     }
 }

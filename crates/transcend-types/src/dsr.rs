@@ -92,6 +92,13 @@ pub struct DsrStatus {
     pub core_identifier: String,
 }
 
+impl SubmitDsrResponse {
+    /// The answer for a created request.
+    pub fn new(request: DsrRecord) -> Self {
+        Self { request }
+    }
+}
+
 /// A field that is present is `Some`, even when it is `null`.
 fn present<'de, D: serde::Deserializer<'de>>(
     deserializer: D,
