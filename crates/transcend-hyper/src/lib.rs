@@ -44,6 +44,7 @@
 mod body;
 mod client;
 mod error;
+pub mod silo;
 mod transport;
 mod upload;
 mod wait;

@@ -7,8 +7,8 @@
 mod token;
 
 pub use token::{
-    SombraTokenClaims, TokenRejection, VerificationKey, VerifiedToken, sign_sombra_token,
-    verify_sombra_token,
+    ALGORITHM, LEEWAY, SCOPE, SombraTokenClaims, TokenRejection, VerificationKey, VerifiedToken,
+    sign_sombra_token, verify_sombra_token,
 };
 
 use bytes::Bytes;

@@ -1,0 +1,139 @@
+//! A verified job, and how a silo reports back for it.
+
+use serde_json::Value;
+use transcend_proto::Nonce;
+use transcend_proto::types::{
+    AccessProfile, AccessUpload, DatapointUpload, DsrJob, ErasureReport, IdentifierType,
+    JobDataSilo, JobRequest, RequestAction,
+};
+
+use crate::client::Client;
+use crate::error::Error;
+use crate::upload::DatapointSource;
+
+/// A verified DSR job for this silo.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct SiloJob {
+    /// What the job asks (ACCESS, ERASURE, …).
+    pub action: RequestAction,
+    /// The person's core identifier, as the signed token states it.
+    pub core_identifier: String,
+    /// The identifier to look the person up by, and its type (`email`, …), if sent.
+    pub profile: Option<(String, IdentifierType)>,
+    /// The DSR (id, link, locale, …), if sent.
+    pub request: Option<JobRequest>,
+    /// This silo as Transcend knows it, if sent.
+    pub data_silo: Option<JobDataSilo>,
+    /// Whether the DSR is a test.
+    pub is_test: bool,
+    /// The whole job body.
+    pub job: DsrJob,
+    /// Reports for this job.
+    pub reporter: Reporter,
+}
+
+impl SiloJob {
+    pub(crate) fn new(job: DsrJob, core_identifier: String, nonce: Nonce, client: Client) -> Self {
+        let extras = job.extras.clone().unwrap_or_default();
+        Self {
+            action: job.action.clone(),
+            core_identifier,
+            profile: extras.profile.map(|p| (p.identifier, p.identifier_type)),
+            request: extras.request,
+            data_silo: extras.data_silo,
+            is_test: job.is_test.unwrap_or(false),
+            reporter: Reporter {
+                client,
+                nonce,
+                action: job.action.clone(),
+            },
+            job,
+        }
+    }
+
+    /// The DSR's id, if sent.
+    pub fn request_id(&self) -> Option<&str> {
+        self.request.as_ref()?.id.as_deref()
+    }
+
+    /// The nonce reports for this job carry.
+    pub fn nonce(&self) -> &Nonce {
+        &self.reporter.nonce
+    }
+}
+
+/// Reports for one job, with the job's nonce, through the client (so retries, timeouts
+/// and tracing apply). Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Reporter {
+    client: Client,
+    nonce: Nonce,
+    action: RequestAction,
+}
+
+impl Reporter {
+    /// JSON datapoints, and the job is done (`status: READY`).
+    pub async fn access(&self, profiles: Vec<AccessProfile>) -> Result<(), Error> {
+        self.client
+            .upload_access(&self.nonce, AccessUpload::ready(profiles))
+            .await
+    }
+
+    /// JSON datapoints, with more to come.
+    pub async fn access_partial(&self, profiles: Vec<AccessProfile>) -> Result<(), Error> {
+        self.client
+            .upload_access(&self.nonce, AccessUpload::partial(profiles))
+            .await
+    }
+
+    /// One file for one datapoint, streamed.
+    pub async fn file(
+        &self,
+        upload: DatapointUpload,
+        source: DatapointSource,
+    ) -> Result<(), Error> {
+        self.client
+            .upload_datapoint(&self.nonce, upload, source)
+            .await
+    }
+
+    /// Paged JSON for one datapoint; the last page completes it.
+    pub async fn pages(
+        &self,
+        datapoint: &str,
+        pages: impl IntoIterator<Item = Vec<Value>>,
+    ) -> Result<usize, Error> {
+        self.client
+            .upload_datapoint_chunked(&self.nonce, datapoint, pages)
+            .await
+    }
+
+    /// The person's data is erased (`{}`).
+    pub async fn erased(&self) -> Result<(), Error> {
+        self.erasure(ErasureReport::erased()).await
+    }
+
+    /// Any outcome of the reference page (`PUT /v1/data-silo`).
+    pub async fn erasure(&self, report: ErasureReport) -> Result<(), Error> {
+        self.client.report_erasure(&self.nonce, report).await
+    }
+
+    /// Nothing about the person here: `{"status": "READY"}` for an ACCESS job,
+    /// `{"status": "SKIPPED"}` otherwise.
+    pub async fn no_data(&self) -> Result<(), Error> {
+        match self.action {
+            RequestAction::Access => {
+                self.client
+                    .upload_access(&self.nonce, AccessUpload::not_found())
+                    .await
+            }
+            _ => self.erasure(ErasureReport::not_found()).await,
+        }
+    }
+
+    /// The silo failed; the message is shown in the dashboard.
+    pub async fn error(&self, message: impl Into<String>) -> Result<(), Error> {
+        self.erasure(ErasureReport::error(message)).await
+    }
+}

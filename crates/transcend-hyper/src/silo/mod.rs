@@ -1,0 +1,15 @@
+//! For data silos: receive Transcend's webhooks, verify them, decide per job, report.
+//!
+//! [`WebhookVerifier`] checks each delivery (ES384 token, audience, scope, expiry,
+//! replay, the person it was issued for) with the key fetched from Sombra and cached
+//! for an hour. [`SiloServer`] serves webhooks with an async handler that returns a
+//! [`Decision`]; [`handle_webhook`] does the same inside any server. A job's
+//! [`Reporter`] sends the reports with its nonce.
+
+mod job;
+mod serve;
+mod verifier;
+
+pub use job::{Reporter, SiloJob};
+pub use serve::{Decision, MAX_WEBHOOK_BYTES, RunningSilo, SiloServer, handle_webhook};
+pub use verifier::{KEY_TTL, Rejection, WebhookVerifier};

@@ -1,0 +1,219 @@
+//! Answering webhooks: a handler decides per job; the helper verifies, answers, and
+//! runs the reporting in the background.
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http::{Request, Response, StatusCode};
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use transcend_proto::types::ErrorBody;
+use transcend_proto::webhook::JobAnswer;
+
+use super::job::SiloJob;
+use super::verifier::WebhookVerifier;
+use crate::error::Error;
+
+/// The largest webhook body read (jobs are small JSON documents).
+pub const MAX_WEBHOOK_BYTES: usize = 1 << 20;
+
+type Work = Pin<Box<dyn Future<Output = Result<(), Error>> + Send>>;
+
+/// What the silo does with a job.
+#[non_exhaustive]
+pub enum Decision {
+    /// The person is here: answer 200 and run `work` (the reports) in the background.
+    Found(Work),
+    /// The person is not here: answer 204; the job is marked skipped.
+    NotFound,
+    /// Something failed: answer 500 with the message; Transcend delivers again later.
+    Failed(String),
+}
+
+impl Decision {
+    /// Found: `work` sends the reports, after the webhook has been answered.
+    pub fn found(work: impl Future<Output = Result<(), Error>> + Send + 'static) -> Self {
+        Self::Found(Box::pin(work))
+    }
+}
+
+impl std::fmt::Debug for Decision {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Found(_) => f.write_str("Found"),
+            Self::NotFound => f.write_str("NotFound"),
+            Self::Failed(message) => write!(f, "Failed({message:?})"),
+        }
+    }
+}
+
+/// Verifies one delivery and lets `handler` decide. For use inside any server (hyper,
+/// axum, …): give it the request with its body read, send back the response.
+///
+/// A refused delivery is answered 401 (400 for a malformed one, 503 when the key could
+/// not be fetched) and the reason is logged, never the token.
+pub async fn handle_webhook<H, F>(
+    verifier: &WebhookVerifier,
+    handler: &H,
+    request: Request<Bytes>,
+) -> Response<Bytes>
+where
+    H: Fn(SiloJob) -> F,
+    F: Future<Output = Decision>,
+{
+    let job = match verifier.verify(&request).await {
+        Ok(job) => job,
+        Err(rejection) => {
+            tracing::warn!(reason = %rejection, "webhook refused");
+            let status = rejection.status();
+            let body =
+                serde_json::to_vec(&ErrorBody::new(rejection.to_string())).unwrap_or_default();
+            let mut response = Response::new(Bytes::from(body));
+            *response.status_mut() = status;
+            response.headers_mut().insert(
+                http::header::CONTENT_TYPE,
+                http::HeaderValue::from_static("application/json"),
+            );
+            return response;
+        }
+    };
+    let (action, request_id) = (job.action.clone(), job.request_id().map(str::to_owned));
+    let answer = match handler(job).await {
+        Decision::Found(work) => {
+            tracing::info!(%action, request = ?request_id, "job accepted");
+            tokio::spawn(async move {
+                if let Err(error) = work.await {
+                    tracing::warn!(%action, request = ?request_id, %error, "reporting failed");
+                }
+            });
+            JobAnswer::Accepted
+        }
+        Decision::NotFound => JobAnswer::NotFound,
+        Decision::Failed(message) => JobAnswer::Failed {
+            status: StatusCode::INTERNAL_SERVER_ERROR,
+            message: Some(message),
+        },
+    };
+    answer.to_response()
+}
+
+/// A data silo's webhook server: bind first (to know the address to register), then
+/// serve.
+///
+/// ```no_run
+/// use transcend_hyper::Client;
+/// use transcend_hyper::silo::{Decision, SiloServer, WebhookVerifier};
+///
+/// # #[tokio::main] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let verifier = WebhookVerifier::new(Client::from_env()?, "my-silo-audience");
+/// let server = SiloServer::bind("127.0.0.1:9000".parse()?).await?;
+/// let running = server.serve(verifier, |job| async move {
+///     let reporter = job.reporter.clone();
+///     Decision::found(async move { reporter.erased().await })
+/// });
+/// # running.shutdown().await; Ok(()) }
+/// ```
+#[derive(Debug)]
+pub struct SiloServer {
+    listener: TcpListener,
+    addr: SocketAddr,
+}
+
+impl SiloServer {
+    /// Binds the address (port 0 for an ephemeral one).
+    pub async fn bind(addr: SocketAddr) -> std::io::Result<Self> {
+        let listener = TcpListener::bind(addr).await?;
+        let addr = listener.local_addr()?;
+        Ok(Self { listener, addr })
+    }
+
+    /// The bound address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Serves webhooks on any path until [`RunningSilo::shutdown`].
+    pub fn serve<H, F>(self, verifier: WebhookVerifier, handler: H) -> RunningSilo
+    where
+        H: Fn(SiloJob) -> F + Send + Sync + 'static,
+        F: Future<Output = Decision> + Send + 'static,
+    {
+        let (stop, mut stopped) = watch::channel(false);
+        let handler = Arc::new(handler);
+        let listener = self.listener;
+        let task = tokio::spawn(async move {
+            loop {
+                let accepted = tokio::select! {
+                    accepted = listener.accept() => accepted,
+                    _ = stopped.changed() => return,
+                };
+                let Ok((stream, _)) = accepted else { continue };
+                let (verifier, handler) = (verifier.clone(), Arc::clone(&handler));
+                tokio::spawn(async move {
+                    let service = service_fn(move |request: Request<hyper::body::Incoming>| {
+                        let (verifier, handler) = (verifier.clone(), Arc::clone(&handler));
+                        async move {
+                            let (parts, body) = request.into_parts();
+                            let response = match Limited::new(body, MAX_WEBHOOK_BYTES)
+                                .collect()
+                                .await
+                            {
+                                Ok(body) => {
+                                    let request = Request::from_parts(parts, body.to_bytes());
+                                    handle_webhook(&verifier, handler.as_ref(), request).await
+                                }
+                                Err(_) => JobAnswer::Failed {
+                                    status: StatusCode::PAYLOAD_TOO_LARGE,
+                                    message: Some("webhook body too large or broken off".into()),
+                                }
+                                .to_response(),
+                            };
+                            Ok::<_, Infallible>(response.map(Full::new))
+                        }
+                    });
+                    let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
+                        .serve_connection(TokioIo::new(stream), service)
+                        .await;
+                });
+            }
+        });
+        RunningSilo {
+            addr: self.addr,
+            stop,
+            task,
+        }
+    }
+}
+
+/// A running silo server.
+#[derive(Debug)]
+pub struct RunningSilo {
+    addr: SocketAddr,
+    stop: watch::Sender<bool>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl RunningSilo {
+    /// The address it serves.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The webhook URL to register (any path is served).
+    pub fn url(&self) -> String {
+        format!("http://{}/transcend/webhook", self.addr)
+    }
+
+    /// Stops accepting connections.
+    pub async fn shutdown(self) {
+        let _ = self.stop.send(true);
+        let _ = self.task.await;
+    }
+}
