@@ -97,6 +97,9 @@ fn unsigned(header: &str, claims: &SombraTokenClaims) -> SombraToken {
     SombraToken::new(format!("{}.{payload}.", URL_SAFE_NO_PAD.encode(header)))
 }
 
+/// What a forgery must be refused for.
+type Expected = fn(&TokenRejection) -> bool;
+
 fn verifier(server: &TestServer) -> WebhookVerifier {
     let client = Client::builder()
         .api_key("silo-key")
@@ -146,7 +149,7 @@ async fn every_forgery_is_refused_with_its_own_reason() {
     )
     .unwrap();
 
-    let cases: Vec<(&str, Request<Bytes>, fn(&TokenRejection) -> bool)> = vec![
+    let cases: Vec<(&str, Request<Bytes>, Expected)> = vec![
         ("missing token", missing, |r| *r == TokenRejection::Missing),
         (
             "garbled token",
