@@ -1,8 +1,11 @@
 //! `transcend`: the command line of transcend-rs.
 //!
 //! ```text
+//! transcend demo [--json]
 //! transcend emulator [--listen 127.0.0.1:4000] [--config emulator.toml] [--api-key KEY]…
 //! ```
+
+mod demo;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -21,6 +24,14 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Runs the whole story on loopback: an emulated Sombra, a data silo and a backend;
+    /// an ACCESS and an ERASURE request; signed webhooks, reports, checks. Exits 0 only
+    /// if every check passes.
+    Demo {
+        /// Prints the timeline and checks as JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Runs a local Sombra that speaks the DSR API, for offline development and tests.
     Emulator(EmulatorArgs),
 }
@@ -95,6 +106,23 @@ async fn emulator(args: EmulatorArgs) -> Result<(), String> {
     Ok(())
 }
 
+async fn demo(json: bool) -> Result<(), String> {
+    let report = demo::run().await?;
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?
+        );
+    } else {
+        demo::print(&report);
+    }
+    if report.ok {
+        Ok(())
+    } else {
+        Err("the demo's checks failed".into())
+    }
+}
+
 #[tokio::main]
 async fn main() -> ExitCode {
     tracing_subscriber::fmt()
@@ -106,6 +134,7 @@ async fn main() -> ExitCode {
     let cli = Cli::parse();
     let outcome = match cli.command {
         Command::Emulator(args) => emulator(args).await,
+        Command::Demo { json } => demo(json).await,
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
@@ -132,7 +161,9 @@ mod tests {
             "--body-limit",
             "10",
         ]);
-        let Command::Emulator(args) = cli.command;
+        let Command::Emulator(args) = cli.command else {
+            panic!("not the emulator command")
+        };
         let config = load(&args).unwrap();
         assert_eq!(config.api_keys, [ApiKeyConfig::new("k1", Scope::ALL)]);
         assert_eq!(config.sombra_key.as_deref(), Some("s"));
@@ -147,7 +178,9 @@ mod tests {
             "--config",
             "/nonexistent/emulator.toml",
         ]);
-        let Command::Emulator(args) = cli.command;
+        let Command::Emulator(args) = cli.command else {
+            panic!("not the emulator command")
+        };
         assert!(
             load(&args)
                 .unwrap_err()

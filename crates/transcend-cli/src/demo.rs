@@ -1,0 +1,401 @@
+//! `transcend demo`: the whole story on loopback. An emulated Sombra, a data silo
+//! holding one person's data, and a backend that asks for that data and then for its
+//! erasure. The silo verifies each signed webhook and reports JSON, a file and the
+//! erasure; the demo checks that the emulator holds exactly what the silo sent.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde::Serialize;
+use serde_json::json;
+use sha2::{Digest, Sha256};
+use transcend_emulator::{
+    ApiKeyConfig, DataSiloConfig, Emulator, EmulatorConfig, RequestView, Scope,
+};
+use transcend_hyper::silo::{Decision, SiloServer, WebhookVerifier};
+use transcend_hyper::types::time::OffsetDateTime;
+use transcend_hyper::types::{
+    AccessProfile, DatapointUpload, RequestAction, RequestStatus, Subject, SubmitDsr, Timestamp,
+};
+use transcend_hyper::{Client, DatapointSource, WaitOptions};
+
+const PERSON: &str = "ada@example.com";
+const SILO: &str = "users-db";
+
+/// Something that happened, by whom, when (milliseconds since the demo started).
+#[derive(Debug, Clone, Serialize)]
+pub struct Event {
+    pub at_ms: f64,
+    pub actor: &'static str,
+    pub what: String,
+}
+
+/// A check the demo makes at the end.
+#[derive(Debug, Clone, Serialize)]
+pub struct Check {
+    pub name: String,
+    pub ok: bool,
+}
+
+/// Everything the demo did and found.
+#[derive(Debug, Serialize)]
+pub struct Report {
+    pub ok: bool,
+    pub events: Vec<Event>,
+    pub checks: Vec<Check>,
+    pub access: Option<RequestView>,
+    pub erasure: Option<RequestView>,
+}
+
+struct Clock {
+    start: OffsetDateTime,
+    events: Mutex<Vec<Event>>,
+}
+
+impl Clock {
+    fn log(&self, actor: &'static str, what: impl Into<String>) {
+        let at_ms = (OffsetDateTime::now_utc() - self.start).as_seconds_f64() * 1000.0;
+        self.events
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(Event {
+                at_ms,
+                actor,
+                what: what.into(),
+            });
+    }
+
+    fn at(&self, timestamp: &Timestamp) -> f64 {
+        timestamp
+            .to_datetime()
+            .map(|t| (t - self.start).as_seconds_f64() * 1000.0)
+            .unwrap_or_default()
+    }
+}
+
+/// The person's data in the silo: a profile, orders, a photo.
+struct Person {
+    name: String,
+    orders: serde_json::Value,
+    photo: Vec<u8>,
+}
+
+fn photo() -> Vec<u8> {
+    (0..96 * 1024u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8)
+        .collect()
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn short(id: &str) -> &str {
+    id.get(..8).unwrap_or(id)
+}
+
+pub async fn run() -> Result<Report, String> {
+    let clock = Arc::new(Clock {
+        start: OffsetDateTime::now_utc(),
+        events: Mutex::new(Vec::new()),
+    });
+    let table: Arc<Mutex<HashMap<String, Person>>> = Arc::new(Mutex::new(HashMap::from([(
+        PERSON.to_owned(),
+        Person {
+            name: "Ada Lovelace".into(),
+            orders: json!([{"id": "A-1", "total": 42}, {"id": "A-2", "total": 7}]),
+            photo: photo(),
+        },
+    )])));
+    let sent_photo_sha = hex(&Sha256::digest(photo()));
+
+    // The silo binds first, so the emulator knows where to deliver.
+    let silo_server = SiloServer::bind("127.0.0.1:0".parse().map_err(|e| format!("{e}"))?)
+        .await
+        .map_err(|e| e.to_string())?;
+    let webhook_url = format!("http://{}/transcend/webhook", silo_server.addr());
+    let mut config = EmulatorConfig::default();
+    config.api_keys = vec![
+        ApiKeyConfig::new("demo-backend", [Scope::Submit, Scope::View]),
+        ApiKeyConfig::new("demo-silo", [Scope::Report]).for_silo(SILO),
+    ];
+    config.data_silos =
+        vec![DataSiloConfig::new(SILO, webhook_url).datapoints(["profile", "orders", "photo"])];
+    config.webhooks.initial_backoff_ms = 20;
+    let emulator = Emulator::builder()
+        .config(config)
+        .start()
+        .await
+        .map_err(|e| e.to_string())?;
+    clock.log(
+        "emulator",
+        format!(
+            "Sombra emulated at {}, silo {SILO} registered",
+            emulator.base_url()
+        ),
+    );
+
+    let silo_client = Client::builder()
+        .base_url(emulator.base_url())
+        .api_key("demo-silo")
+        .build()
+        .map_err(|e| e.to_string())?;
+    let verifier = WebhookVerifier::new(silo_client, SILO);
+    let (silo_clock, silo_table) = (Arc::clone(&clock), Arc::clone(&table));
+    let silo = silo_server.serve(verifier, move |job| {
+        let (clock, table) = (Arc::clone(&silo_clock), Arc::clone(&silo_table));
+        async move {
+            let id = job.request_id().unwrap_or_default().to_owned();
+            clock.log(
+                "silo",
+                format!(
+                    "verified the {} webhook for request {} (ES384, aud {SILO})",
+                    job.action,
+                    short(&id)
+                ),
+            );
+            let Some((email, _)) = job.profile.clone() else {
+                return Decision::NotFound;
+            };
+            let reporter = job.reporter.clone();
+            match job.action {
+                RequestAction::Access => {
+                    let Some((name, orders, photo)) = table
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .get(&email)
+                        .map(|p| (p.name.clone(), p.orders.clone(), p.photo.clone()))
+                    else {
+                        return Decision::NotFound;
+                    };
+                    Decision::found(async move {
+                        let profile = AccessProfile::new(&email)
+                            .datapoint("profile", json!({"name": name, "email": email}))
+                            .datapoint("orders", orders);
+                        reporter.access_partial(vec![profile]).await?;
+                        clock.log("silo", "reported the datapoints profile and orders as JSON");
+                        let upload = DatapointUpload::new("photo").remote_id("ada.jpg");
+                        reporter.file(upload, DatapointSource::bytes(photo)).await?;
+                        clock.log("silo", "uploaded the file ada.jpg to the datapoint photo");
+                        Ok(())
+                    })
+                }
+                RequestAction::Erasure => {
+                    let erased = table
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .remove(&email)
+                        .is_some();
+                    if !erased {
+                        return Decision::NotFound;
+                    }
+                    Decision::found(async move {
+                        reporter.erased().await?;
+                        clock.log("silo", format!("erased {email} and confirmed it"));
+                        Ok(())
+                    })
+                }
+                _ => Decision::NotFound,
+            }
+        }
+    });
+
+    let backend = Client::builder()
+        .base_url(emulator.base_url())
+        .api_key("demo-backend")
+        .build()
+        .map_err(|e| e.to_string())?;
+    let wait = |status| {
+        WaitOptions::until([status])
+            .timeout(Duration::from_secs(30))
+            .interval(Duration::from_millis(10), Duration::from_millis(100))
+    };
+    let subject = || Subject::new("user-1815").email(PERSON);
+
+    let access = backend
+        .submit_dsr(&SubmitDsr::new(
+            RequestAction::Access,
+            subject(),
+            "customer",
+        ))
+        .await
+        .map_err(|e| e.to_string())?;
+    let access_id = access.request.id.clone();
+    clock.log(
+        "backend",
+        format!(
+            "submitted ACCESS request {} for {PERSON}",
+            short(&access_id)
+        ),
+    );
+    let access_done = backend
+        .wait_for_dsr(&access_id, wait(RequestStatus::Downloadable))
+        .await
+        .map_err(|e| e.to_string())?;
+    clock.log(
+        "backend",
+        format!("request {} is {}", short(&access_id), access_done.status),
+    );
+
+    let erasure = backend
+        .submit_dsr(&SubmitDsr::new(
+            RequestAction::Erasure,
+            subject(),
+            "customer",
+        ))
+        .await
+        .map_err(|e| e.to_string())?;
+    let erasure_id = erasure.request.id.clone();
+    clock.log(
+        "backend",
+        format!(
+            "submitted ERASURE request {} for {PERSON}",
+            short(&erasure_id)
+        ),
+    );
+    let erasure_done = backend
+        .wait_for_dsr(&erasure_id, wait(RequestStatus::SecondaryCompleted))
+        .await
+        .map_err(|e| e.to_string())?;
+    clock.log(
+        "backend",
+        format!("request {} is {}", short(&erasure_id), erasure_done.status),
+    );
+
+    let access_view = emulator.request(&access_id);
+    let erasure_view = emulator.request(&erasure_id);
+    for view in access_view.iter().chain(erasure_view.iter()) {
+        for change in &view.timeline {
+            let what = format!(
+                "request {} ({}) is {}",
+                short(&view.id),
+                view.action,
+                change.status
+            );
+            clock
+                .events
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .push(Event {
+                    at_ms: clock.at(&change.at),
+                    actor: "emulator",
+                    what,
+                });
+        }
+        for job in &view.jobs {
+            for delivery in &job.deliveries {
+                let what = format!(
+                    "delivered the {} webhook to {} (attempt {}): {}",
+                    view.action, job.data_silo_id, delivery.attempt, delivery.outcome
+                );
+                clock
+                    .events
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .push(Event {
+                        at_ms: clock.at(&delivery.at),
+                        actor: "emulator",
+                        what,
+                    });
+            }
+        }
+    }
+
+    let file = access_view
+        .as_ref()
+        .and_then(|v| v.jobs.first())
+        .and_then(|j| j.files.first())
+        .cloned();
+    let received_profile = access_view
+        .as_ref()
+        .and_then(|v| v.jobs.first())
+        .and_then(|j| j.profiles.first())
+        .cloned();
+    let checks = vec![
+        Check {
+            name: "the ACCESS request reached DOWNLOADABLE".into(),
+            ok: access_done.status == RequestStatus::Downloadable,
+        },
+        Check {
+            name: "the ERASURE request reached SECONDARY_COMPLETED".into(),
+            ok: erasure_done.status == RequestStatus::SecondaryCompleted,
+        },
+        Check {
+            name: format!(
+                "the emulator holds the file the silo sent (sha256 {})",
+                &sent_photo_sha[..16]
+            ),
+            ok: file.as_ref().is_some_and(|f| {
+                f.sha256 == sent_photo_sha
+                    && f.size == photo().len() as u64
+                    && f.datapoint == "photo"
+            }),
+        },
+        Check {
+            name: "the emulator holds the JSON datapoints the silo sent".into(),
+            ok: received_profile.is_some_and(|p| {
+                p.profile_id == PERSON
+                    && p.profile_data.get("profile")
+                        == Some(&json!({"name": "Ada Lovelace", "email": PERSON}))
+                    && p.profile_data.get("orders")
+                        == Some(&json!([{"id": "A-1", "total": 42}, {"id": "A-2", "total": 7}]))
+            }),
+        },
+        Check {
+            name: "the silo confirmed the erasure and no longer holds the person".into(),
+            ok: erasure_view
+                .as_ref()
+                .is_some_and(|v| v.jobs.iter().any(|j| j.reports.len() == 1))
+                && !table
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .contains_key(PERSON),
+        },
+    ];
+    silo.shutdown().await;
+    emulator.shutdown().await;
+
+    let mut events = clock
+        .events
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .clone();
+    events.sort_by(|a, b| a.at_ms.total_cmp(&b.at_ms));
+    Ok(Report {
+        ok: checks.iter().all(|c| c.ok),
+        events,
+        checks,
+        access: access_view,
+        erasure: erasure_view,
+    })
+}
+
+/// The report as a readable timeline.
+pub fn print(report: &Report) {
+    println!(
+        "transcend demo: an ACCESS and an ERASURE request, through an emulated Sombra and a data silo\n"
+    );
+    for event in &report.events {
+        println!(
+            "{:>8.1} ms  {:<8}  {}",
+            event.at_ms, event.actor, event.what
+        );
+    }
+    println!();
+    for check in &report.checks {
+        println!(
+            "  {} {}",
+            if check.ok { "ok  " } else { "FAIL" },
+            check.name
+        );
+    }
+    println!(
+        "\n{}",
+        if report.ok {
+            "all checks passed"
+        } else {
+            "some checks failed"
+        }
+    );
+}
