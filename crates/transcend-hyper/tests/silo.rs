@@ -359,3 +359,65 @@ async fn the_server_answers_per_decision_and_reports_in_the_background() {
     assert_eq!(report.json()["status"], "READY");
     running.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_jobs_reporter_sends_each_kind_of_report_with_its_nonce() {
+    let keys = keys();
+    let (sombra, _) = sombra(&keys.public).await;
+    let verifier = verifier(&sombra);
+    let verified = |action: RequestAction, jti: &'static str| {
+        let verifier = verifier.clone();
+        let private = keys.private.clone();
+        async move {
+            let mut body = job("id-1");
+            body.action = action;
+            let token = sign_sombra_token(&claims(jti), &private).unwrap();
+            verifier.verify(&delivery(&token, &body)).await.unwrap()
+        }
+    };
+    let access = verified(RequestAction::Access, "r1").await;
+    access.reporter.no_data().await.unwrap();
+    access
+        .reporter
+        .pages("friends", vec![vec![serde_json::json!({"n": 1})]])
+        .await
+        .unwrap();
+    let erasure = verified(RequestAction::Erasure, "r2").await;
+    erasure.reporter.no_data().await.unwrap();
+    erasure.reporter.error("disk full").await.unwrap();
+
+    let reports: Vec<(String, String, serde_json::Value)> = sombra
+        .requests()
+        .into_iter()
+        .filter(|r| !r.path.starts_with("/public-keys/"))
+        .map(|r| {
+            assert_eq!(r.headers["x-transcend-nonce"], "nonce-1");
+            (r.method.to_string(), r.path.clone(), r.json())
+        })
+        .collect();
+    assert_eq!(
+        reports,
+        [
+            (
+                "POST".into(),
+                "/v1/data-silo".into(),
+                serde_json::json!({"status": "READY"})
+            ),
+            (
+                "POST".into(),
+                "/v1/datapoint-chunked".into(),
+                serde_json::json!({"dataPointName": "friends", "data": [{"n": 1}], "fileId": "page 1", "isLastPage": true})
+            ),
+            (
+                "PUT".into(),
+                "/v1/data-silo".into(),
+                serde_json::json!({"status": "SKIPPED"})
+            ),
+            (
+                "PUT".into(),
+                "/v1/data-silo".into(),
+                serde_json::json!({"message": "disk full", "profileStatus": "ERROR"})
+            ),
+        ]
+    );
+}
