@@ -19,12 +19,13 @@ use transcend_proto::endpoint::upload_access::UploadAccessEndpoint;
 use transcend_proto::endpoint::upload_datapoint;
 use transcend_proto::endpoint::upload_datapoint_chunked::UploadDatapointChunkedEndpoint;
 use transcend_proto::server::{Credentials, Route, ServerError};
-use transcend_proto::{Accepted, Endpoint, Nonce};
+use transcend_proto::{Accepted, Endpoint, Nonce, Report};
 
 use crate::Shared;
 use crate::config::{ApiKeyConfig, Scope};
 use crate::limits::Fault;
 use crate::nonce::NonceClaims;
+use crate::store::JobState;
 use crate::view::FileView;
 
 /// The prefix of the inspection API.
@@ -125,39 +126,13 @@ async fn api(
             Ok(answer(GetDsrEndpoint::build_response(&status)))
         }
         Route::UploadAccess => {
-            let request = read(shared, request).await?;
-            let report = UploadAccessEndpoint::parse_request(request)?.input;
-            let claims = job_of(shared, key, &report.nonce)?;
-            shared
-                .store
-                .report(&claims.request_id, &claims.silo_id, |job| {
-                    job.access(report.body)
-                })?;
-            Ok(answer(UploadAccessEndpoint::build_response(&Accepted)))
+            report::<UploadAccessEndpoint, _>(shared, key, request, JobState::access).await
         }
         Route::ReportErasure => {
-            let request = read(shared, request).await?;
-            let report = ReportErasureEndpoint::parse_request(request)?.input;
-            let claims = job_of(shared, key, &report.nonce)?;
-            shared
-                .store
-                .report(&claims.request_id, &claims.silo_id, |job| {
-                    job.outcome(report.body)
-                })?;
-            Ok(answer(ReportErasureEndpoint::build_response(&Accepted)))
+            report::<ReportErasureEndpoint, _>(shared, key, request, JobState::outcome).await
         }
         Route::UploadDatapointChunked => {
-            let request = read(shared, request).await?;
-            let report = UploadDatapointChunkedEndpoint::parse_request(request)?.input;
-            let claims = job_of(shared, key, &report.nonce)?;
-            shared
-                .store
-                .report(&claims.request_id, &claims.silo_id, |job| {
-                    job.page(report.body)
-                })?;
-            Ok(answer(UploadDatapointChunkedEndpoint::build_response(
-                &Accepted,
-            )))
+            report::<UploadDatapointChunkedEndpoint, _>(shared, key, request, JobState::page).await
         }
         Route::UploadDatapoint => {
             let (parts, body) = request.into_parts();
@@ -191,6 +166,28 @@ async fn api(
             what: format!("no endpoint at {path}"),
         }),
     }
+}
+
+/// A JSON report for a job: read within the limit, parse, check the nonce and the key,
+/// apply to the job.
+async fn report<E, T>(
+    shared: &Shared,
+    key: &ApiKeyConfig,
+    request: Request<Incoming>,
+    apply: fn(&mut JobState, T),
+) -> Result<Answer, ServerError>
+where
+    E: Endpoint<Input = Report<T>, Output = Accepted>,
+{
+    let request = read(shared, request).await?;
+    let report = E::parse_request(request)?.input;
+    let claims = job_of(shared, key, &report.nonce)?;
+    shared
+        .store
+        .report(&claims.request_id, &claims.silo_id, |job| {
+            apply(job, report.body)
+        })?;
+    Ok(answer(E::build_response(&Accepted)))
 }
 
 fn internal(what: &str) -> ServerError {

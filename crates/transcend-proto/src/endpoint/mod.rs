@@ -59,6 +59,59 @@ pub trait Endpoint {
     fn build_response(output: &Self::Output) -> Response<Bytes>;
 }
 
+/// Defines a JSON report endpoint: a data silo's report for one job, sent with the
+/// job's nonce, answered with [`Accepted`]. Idempotent: the same report twice does
+/// what it does once.
+macro_rules! report_endpoint {
+    ($(#[doc = $doc:literal])* $name:ident, $body:ty, $method:ident, $path:literal, $label:literal) => {
+        $(#[doc = $doc])*
+        ///
+        /// Sent with the job's `x-transcend-nonce`; the API key must belong to the data
+        /// silo.
+        #[derive(Debug, Clone, Copy, Default)]
+        pub struct $name;
+
+        impl $crate::endpoint::Endpoint for $name {
+            type Input = $crate::endpoint::Report<$body>;
+            type Output = $crate::endpoint::Accepted;
+            const NAME: &'static str = $label;
+            const METHOD: http::Method = http::Method::$method;
+            const PATH: &'static str = $path;
+            const IDEMPOTENCY: $crate::retry::Idempotency = $crate::retry::Idempotency::Idempotent;
+
+            fn build_request(
+                config: &$crate::config::Config,
+                input: &Self::Input,
+            ) -> Result<http::Request<bytes::Bytes>, $crate::error::Error> {
+                $crate::endpoint::json_request::<Self, _>(
+                    config,
+                    $crate::config::RequestPath::Static(Self::PATH),
+                    Some(&input.nonce),
+                    &input.body,
+                )
+            }
+
+            fn parse_response<B: AsRef<[u8]>>(
+                response: http::Response<B>,
+            ) -> Result<Self::Output, $crate::error::Error> {
+                $crate::endpoint::parse_accepted(Self::NAME, response)
+            }
+
+            fn parse_request<B: AsRef<[u8]>>(
+                request: http::Request<B>,
+            ) -> Result<$crate::server::Incoming<Self::Input>, $crate::server::ServerError> {
+                $crate::endpoint::incoming_report::<Self, _, _>(request)
+            }
+
+            fn build_response(_: &Self::Output) -> http::Response<bytes::Bytes> {
+                $crate::endpoint::accepted_response()
+            }
+        }
+    };
+}
+
+pub(crate) use report_endpoint;
+
 /// What a data silo sends about one job: the job's nonce and the report itself.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
