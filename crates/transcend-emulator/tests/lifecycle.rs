@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{TestSilo, client, eventually, verify};
+use common::{TestSilo, client, eventually, submit, verify};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 use transcend_emulator::{Emulator, JobStatus, RequestView};
@@ -194,16 +194,7 @@ async fn a_204_skips_the_silo_and_an_error_report_keeps_the_request_open() {
         .await
         .unwrap();
     let client = client(&emulator);
-    let id = client
-        .submit_dsr(&SubmitDsr::new(
-            RequestAction::Erasure,
-            Subject::new("id-2"),
-            "customer",
-        ))
-        .await
-        .unwrap()
-        .request
-        .id;
+    let id = submit(&client, RequestAction::Erasure, "id-2").await;
     let delivery = failing.wait_for(1).await.remove(0);
     eventually(&emulator, &id, |v| {
         v.jobs
@@ -258,16 +249,7 @@ async fn failed_deliveries_are_retried_with_backoff() {
     config.data_silos.push(silo.silo("flaky"));
     let emulator = Emulator::builder().config(config).start().await.unwrap();
     let client = client(&emulator);
-    let id = client
-        .submit_dsr(&SubmitDsr::new(
-            RequestAction::Access,
-            Subject::new("id-3"),
-            "customer",
-        ))
-        .await
-        .unwrap()
-        .request
-        .id;
+    let id = submit(&client, RequestAction::Access, "id-3").await;
     let received = silo.wait_for(3).await;
     assert_ne!(
         received[0].token, received[2].token,
@@ -337,16 +319,7 @@ async fn paged_uploads_complete_their_datapoint() {
         .await
         .unwrap();
     let client = client(&emulator);
-    let id = client
-        .submit_dsr(&SubmitDsr::new(
-            RequestAction::Access,
-            Subject::new("id-4"),
-            "customer",
-        ))
-        .await
-        .unwrap()
-        .request
-        .id;
+    let id = submit(&client, RequestAction::Access, "id-4").await;
     let delivery = silo.wait_for(1).await.remove(0);
     let pages = client
         .upload_datapoint_chunked(

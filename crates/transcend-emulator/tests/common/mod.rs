@@ -189,3 +189,17 @@ pub fn ok_body() -> Response<Full<Bytes>> {
         .body(Full::new(Bytes::new()))
         .unwrap()
 }
+
+/// Submits a DSR of this type for this core identifier; returns the request id.
+pub async fn submit(
+    client: &Client,
+    action: transcend_proto::types::RequestAction,
+    core: &str,
+) -> String {
+    let dsr = transcend_proto::types::SubmitDsr::new(
+        action,
+        transcend_proto::types::Subject::new(core),
+        "customer",
+    );
+    client.submit_dsr(&dsr).await.unwrap().request.id
+}
