@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
-use transcend_proto::types::RequestAction;
+use transcend_proto::types::{RequestAction, SubmitDsr};
 
 /// The API key accepted when no configuration is given: every scope, every silo.
 pub const DEFAULT_API_KEY: &str = "test-key";
@@ -272,6 +272,21 @@ impl DataSiloConfig {
     /// Whether it handles this DSR type.
     pub fn handles(&self, action: &RequestAction) -> bool {
         self.actions.is_empty() || self.actions.contains(action)
+    }
+
+    /// Whether a submission reaches this silo: it handles the action, and the
+    /// submission's `dataSiloIds` include it (when given) and its `ignoreDataSiloIds`
+    /// do not.
+    pub fn in_scope_of(&self, submission: &SubmitDsr) -> bool {
+        self.handles(&submission.action)
+            && submission
+                .data_silo_ids
+                .as_ref()
+                .is_none_or(|ids| ids.contains(&self.id))
+            && submission
+                .ignore_data_silo_ids
+                .as_ref()
+                .is_none_or(|ids| !ids.contains(&self.id))
     }
 }
 

@@ -41,11 +41,16 @@
 //! about 2 MB while a 50 MB upload is received (files stream to disk).
 #![deny(missing_docs)]
 
+mod api;
+mod auth;
 mod config;
+mod files;
+mod handler;
+mod inspect;
 mod keys;
 mod limits;
 mod nonce;
-mod service;
+mod state;
 mod store;
 mod view;
 mod webhook;
@@ -54,29 +59,25 @@ pub use config::{
     ApiKeyConfig, ConfigError, DEFAULT_API_KEY, DataSiloConfig, EmulatorConfig, FaultConfig,
     RateLimitConfig, Scope, WebhookConfig,
 };
-pub use service::INSPECTION_PREFIX;
+pub use inspect::INSPECTION_PREFIX;
 pub use view::{
     Delivery, FileView, JobStatus, JobView, PageView, RequestList, RequestView, StatusChange,
 };
 
-use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use hyper::service::service_fn;
-use hyper_util::rt::{TokioExecutor, TokioIo};
-use tokio::net::TcpListener;
-use tokio::sync::watch;
 use transcend_hyper::HyperTransport;
-use transcend_proto::server::ServerError;
-use transcend_proto::types::{RequestStatus, SubmitDsr, SubmitDsrResponse};
+use transcend_hyper::server::{RunningServer, Server, ServerLimits};
 
+use crate::api::Api;
 use crate::keys::SigningKeys;
 use crate::limits::{Faults, RateLimiter};
 use crate::nonce::NonceKey;
+use crate::state::Shared;
 use crate::store::Store;
 
 /// Why the emulator could not start.
@@ -100,66 +101,13 @@ pub enum EmulatorError {
     Setup(String),
 }
 
-/// Everything the request handlers share.
-pub(crate) struct Shared {
-    pub config: EmulatorConfig,
-    pub api_keys: HashMap<String, ApiKeyConfig>,
-    pub store: Store,
-    pub nonces: NonceKey,
-    pub keys: SigningKeys,
-    pub transport: HyperTransport,
-    pub rate: Option<Mutex<RateLimiter>>,
-    /// `None` when no fault is configured, so requests skip the lock.
-    pub faults: Option<Mutex<Faults>>,
-    pub storage_dir: PathBuf,
-    pub files: AtomicU64,
-}
-
-impl Shared {
-    /// Creates the request and starts delivering its webhooks.
-    pub(crate) fn submit(
-        self: &Arc<Self>,
-        submission: SubmitDsr,
-    ) -> Result<SubmitDsrResponse, ServerError> {
-        let silos: Vec<_> = self
-            .config
-            .data_silos
-            .iter()
-            .filter(|silo| silo.handles(&submission.action))
-            .filter(|silo| {
-                submission
-                    .data_silo_ids
-                    .as_ref()
-                    .is_none_or(|ids| ids.contains(&silo.id))
-            })
-            .filter(|silo| {
-                submission
-                    .ignore_data_silo_ids
-                    .as_ref()
-                    .is_none_or(|ids| !ids.contains(&silo.id))
-            })
-            .cloned()
-            .collect();
-        let expected: Vec<(String, Vec<String>)> = silos
-            .iter()
-            .map(|s| (s.id.clone(), s.datapoints.clone()))
-            .collect();
-        let record = self.store.create(submission, &expected)?;
-        if record.status == RequestStatus::Compiling {
-            for silo in silos {
-                tokio::spawn(webhook::deliver(Arc::clone(self), record.id.clone(), silo));
-            }
-        }
-        Ok(SubmitDsrResponse::new(record))
-    }
-}
-
 /// Starts an [`Emulator`].
 #[derive(Debug, Clone)]
 #[must_use = "a builder does nothing until `start` is called"]
 pub struct EmulatorBuilder {
     config: EmulatorConfig,
     listen: SocketAddr,
+    limits: ServerLimits,
 }
 
 impl Default for EmulatorBuilder {
@@ -167,6 +115,7 @@ impl Default for EmulatorBuilder {
         Self {
             config: EmulatorConfig::default(),
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            limits: ServerLimits::default(),
         }
     }
 }
@@ -181,6 +130,12 @@ impl EmulatorBuilder {
     /// Listens on this address (default `127.0.0.1:0`, an ephemeral port).
     pub fn listen(mut self, addr: SocketAddr) -> Self {
         self.listen = addr;
+        self
+    }
+
+    /// The server's timeouts and connection cap (defaults: [`ServerLimits::default`]).
+    pub fn limits(mut self, limits: ServerLimits) -> Self {
+        self.limits = limits;
         self
     }
 
@@ -223,21 +178,18 @@ impl EmulatorBuilder {
                 what: format!("cannot create {}", storage_dir.display()),
                 source,
             })?;
-        let listener =
-            TcpListener::bind(self.listen)
-                .await
-                .map_err(|source| EmulatorError::Io {
-                    what: format!("cannot listen on {}", self.listen),
-                    source,
-                })?;
-        let addr = listener.local_addr().map_err(|source| EmulatorError::Io {
-            what: "no local address".into(),
-            source,
-        })?;
+        let server = Server::bind(self.listen)
+            .await
+            .map_err(|source| EmulatorError::Io {
+                what: format!("cannot listen on {}", self.listen),
+                source,
+            })?
+            .with_limits(self.limits);
+        let addr = server.local_addr();
         let api_keys = config
             .effective_api_keys()
             .into_iter()
-            .map(|k| (k.key.clone(), k))
+            .map(|k| (k.key.clone(), Arc::new(k)))
             .collect();
         let shared = Arc::new(Shared {
             rate: config
@@ -256,39 +208,18 @@ impl EmulatorBuilder {
             files: AtomicU64::new(0),
             config,
         });
-        let (stop, stopped) = watch::channel(false);
-        let task = tokio::spawn(serve(listener, Arc::clone(&shared), stopped));
+        let api = Api(Arc::clone(&shared));
+        let server = server.serve(service_fn(move |request| {
+            handler::handle(api.clone(), request)
+        }));
         tracing::info!(%addr, "emulator listening");
         Ok(Emulator {
             addr,
             base_url: format!("http://{addr}"),
             shared,
-            stop,
-            task,
+            server,
             owns_storage,
         })
-    }
-}
-
-async fn serve(listener: TcpListener, shared: Arc<Shared>, mut stopped: watch::Receiver<bool>) {
-    loop {
-        let accepted = tokio::select! {
-            accepted = listener.accept() => accepted,
-            _ = stopped.changed() => return,
-        };
-        let Ok((stream, _)) = accepted else { continue };
-        let _ = stream.set_nodelay(true);
-        let shared = Arc::clone(&shared);
-        let mut stopped = stopped.clone();
-        tokio::spawn(async move {
-            let service = service_fn(move |request| service::handle(Arc::clone(&shared), request));
-            let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
-            let connection = builder.serve_connection(TokioIo::new(stream), service);
-            tokio::select! {
-                _ = connection => {}
-                _ = stopped.changed() => {}
-            }
-        });
     }
 }
 
@@ -298,17 +229,8 @@ pub struct Emulator {
     addr: SocketAddr,
     base_url: String,
     shared: Arc<Shared>,
-    stop: watch::Sender<bool>,
-    task: tokio::task::JoinHandle<()>,
+    server: RunningServer,
     owns_storage: bool,
-}
-
-impl std::fmt::Debug for Shared {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Shared")
-            .field("storage_dir", &self.storage_dir)
-            .finish_non_exhaustive()
-    }
 }
 
 impl Emulator {
@@ -365,8 +287,7 @@ impl Emulator {
     /// Stops accepting connections, closes the open ones, and removes the storage
     /// directory if the emulator made it.
     pub async fn shutdown(self) {
-        let _ = self.stop.send(true);
-        let _ = self.task.await;
+        self.server.shutdown().await;
         if self.owns_storage {
             let _ = tokio::fs::remove_dir_all(&self.shared.storage_dir).await;
         }

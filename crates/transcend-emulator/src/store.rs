@@ -287,7 +287,7 @@ impl JobState {
 
     /// `POST /v1/data-silo`: merges profiles; `READY`, or every expected datapoint
     /// reported, resolves the job.
-    pub(crate) fn access(&mut self, upload: AccessUpload) {
+    pub(crate) fn upload_access(&mut self, upload: AccessUpload) {
         for profile in upload.profiles.unwrap_or_default() {
             let keys: Vec<String> = profile.profile_data.keys().cloned().collect();
             match self
@@ -309,7 +309,7 @@ impl JobState {
     }
 
     /// `POST /v1/datapoint-chunked`: the last page completes the datapoint.
-    pub(crate) fn page(&mut self, chunk: DatapointChunk) {
+    pub(crate) fn upload_datapoint_chunked(&mut self, chunk: DatapointChunk) {
         let (name, last) = (chunk.datapoint_name.clone(), chunk.is_last_page);
         self.view.pages.push(PageView {
             datapoint: chunk.datapoint_name,
@@ -324,7 +324,7 @@ impl JobState {
 
     /// `POST /v1/datapoint`: a stored file; it completes its datapoint unless more
     /// files follow (`x-transcend-skip-status-update`).
-    pub(crate) fn file(&mut self, file: FileView, skip_status_update: bool) {
+    pub(crate) fn upload_datapoint(&mut self, file: FileView, skip_status_update: bool) {
         let name = file.datapoint.clone();
         self.view.files.push(file);
         if !skip_status_update {
@@ -334,7 +334,7 @@ impl JobState {
 
     /// `PUT /v1/data-silo`: `status` decides when given, else `profileStatus`; `{}`
     /// means done.
-    pub(crate) fn outcome(&mut self, report: ErasureReport) {
+    pub(crate) fn report_erasure(&mut self, report: ErasureReport) {
         let next = match (&report.status, &report.profile_status) {
             (Some(status), _) => match status {
                 IntegrationStatus::Ready | IntegrationStatus::Resolved => JobStatus::Resolved,
@@ -429,7 +429,7 @@ mod tests {
         store.delivered(&id, "silo", delivery(), Some(JobStatus::Waiting));
         store
             .report(&id, "silo", |job| {
-                job.access(AccessUpload::partial(vec![
+                job.upload_access(AccessUpload::partial(vec![
                     transcend_proto::types::AccessProfile::new("p")
                         .datapoint("name", serde_json::json!("A")),
                 ]))
@@ -439,12 +439,13 @@ mod tests {
         let file = FileView {
             datapoint: "photo".into(),
             remote_id: None,
+            profile_id: None,
             size: 1,
             sha256: "00".into(),
             path: "x".into(),
         };
         store
-            .report(&id, "silo", |job| job.file(file.clone(), true))
+            .report(&id, "silo", |job| job.upload_datapoint(file.clone(), true))
             .unwrap();
         assert_eq!(
             store.status(&id).unwrap().status,
@@ -452,7 +453,7 @@ mod tests {
             "more files follow"
         );
         store
-            .report(&id, "silo", |job| job.file(file, false))
+            .report(&id, "silo", |job| job.upload_datapoint(file, false))
             .unwrap();
         assert_eq!(
             store.status(&id).unwrap().status,
@@ -486,7 +487,7 @@ mod tests {
         ];
         for (report, expected) in cases {
             let mut job = JobState::new("silo", Vec::new());
-            job.outcome(report.clone());
+            job.report_erasure(report.clone());
             assert_eq!(job.view.status, expected, "{report:?}");
         }
     }

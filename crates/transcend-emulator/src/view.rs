@@ -145,6 +145,9 @@ pub struct FileView {
     pub datapoint: String,
     /// The file name shown to the person.
     pub remote_id: Option<String>,
+    /// The profile it belongs to (`x-transcend-profile-id`, deprecated), when sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub profile_id: Option<String>,
     /// Its size in bytes.
     pub size: u64,
     /// Its SHA-256, lowercase hex.

@@ -13,8 +13,8 @@ use transcend_proto::types::{
 use transcend_proto::webhook::{JobAnswer, SombraTokenClaims, build_webhook, sign_sombra_token};
 use transcend_proto::{Nonce, SombraToken};
 
-use crate::Shared;
 use crate::config::DataSiloConfig;
+use crate::state::Shared;
 use crate::store::{LINK_PREFIX, RequestState, now};
 use crate::view::{Delivery, JobStatus};
 

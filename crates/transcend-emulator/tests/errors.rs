@@ -220,7 +220,10 @@ async fn nonces_cannot_be_forged_and_silo_keys_stay_in_their_silo() {
     };
 
     let forged = admin
-        .report_erasure(&Nonce::new("bm90IGEgbm9uY2U.AAAA"), ErasureReport::erased())
+        .report_erasure(
+            &Nonce::new("bm90IGEgbm9uY2U.AAAA"),
+            &ErasureReport::erased(),
+        )
         .await
         .unwrap_err();
     assert_eq!(forged.kind(), Some(ErrorKind::BadRequest));
@@ -234,11 +237,11 @@ async fn nonces_cannot_be_forged_and_silo_keys_stay_in_their_silo() {
 
     let silo_a = client_with_key(&emulator, "silo-a");
     silo_a
-        .report_erasure(&nonce_of("a"), ErasureReport::erased())
+        .report_erasure(&nonce_of("a"), &ErasureReport::erased())
         .await
         .unwrap();
     let other = silo_a
-        .report_erasure(&nonce_of("b"), ErasureReport::erased())
+        .report_erasure(&nonce_of("b"), &ErasureReport::erased())
         .await
         .unwrap_err();
     assert_eq!(other.kind(), Some(ErrorKind::Unauthorized));
@@ -247,7 +250,7 @@ async fn nonces_cannot_be_forged_and_silo_keys_stay_in_their_silo() {
     assert_eq!(cannot_submit.kind(), Some(ErrorKind::Unauthorized));
     // Nonces are reusable until the job is finished.
     silo_a
-        .report_erasure(&nonce_of("a"), ErasureReport::erased())
+        .report_erasure(&nonce_of("a"), &ErasureReport::erased())
         .await
         .unwrap();
     emulator.shutdown().await;
@@ -295,7 +298,7 @@ async fn bodies_over_the_limit_are_413_whether_declared_or_streamed() {
     let big = AccessUpload::partial(vec![
         AccessProfile::new("p").datapoint("blob", serde_json::json!("x".repeat(10_000))),
     ]);
-    let declared = client.upload_access(&nonce, big).await.unwrap_err();
+    let declared = client.upload_access(&nonce, &big).await.unwrap_err();
     assert_eq!(declared.kind(), Some(ErrorKind::TooLarge));
 
     // No length announced: refused while streaming, and nothing is kept.

@@ -66,7 +66,7 @@ async fn a_whole_access_request() {
     client
         .upload_access(
             &delivery.nonce,
-            AccessUpload::partial(vec![
+            &AccessUpload::partial(vec![
                 AccessProfile::new("ada").datapoint("name", json!("Ada")),
             ]),
         )
@@ -124,7 +124,7 @@ async fn a_whole_access_request() {
 
     // Finished: more reports are refused with 409.
     let late = client
-        .upload_access(&delivery.nonce, AccessUpload::not_found())
+        .upload_access(&delivery.nonce, &AccessUpload::not_found())
         .await
         .unwrap_err();
     assert_eq!(late.kind(), Some(ErrorKind::Conflict));
@@ -149,7 +149,7 @@ async fn a_whole_erasure_request_with_polling() {
     client
         .report_erasure(
             &delivery.nonce,
-            ErasureReport::polling("async-job-1", "erasing").retry_after(retry_at.clone()),
+            &ErasureReport::polling("async-job-1", "erasing").retry_after(retry_at.clone()),
         )
         .await
         .unwrap();
@@ -160,7 +160,7 @@ async fn a_whole_erasure_request_with_polling() {
     assert_eq!(waiting.jobs[0].retry_after_date, Some(retry_at));
 
     client
-        .report_erasure(&delivery.nonce, ErasureReport::erased())
+        .report_erasure(&delivery.nonce, &ErasureReport::erased())
         .await
         .unwrap();
     let done = client.get_dsr(&id).await.unwrap();
@@ -176,7 +176,7 @@ async fn a_whole_erasure_request_with_polling() {
         ]
     );
     let late = client
-        .report_erasure(&delivery.nonce, ErasureReport::erased())
+        .report_erasure(&delivery.nonce, &ErasureReport::erased())
         .await
         .unwrap_err();
     assert_eq!(late.kind(), Some(ErrorKind::Conflict));
@@ -203,7 +203,7 @@ async fn a_204_skips_the_silo_and_an_error_report_keeps_the_request_open() {
     })
     .await;
     client
-        .report_erasure(&delivery.nonce, ErasureReport::error("disk full"))
+        .report_erasure(&delivery.nonce, &ErasureReport::error("disk full"))
         .await
         .unwrap();
     let view = emulator.request(&id).unwrap();
@@ -219,7 +219,7 @@ async fn a_204_skips_the_silo_and_an_error_report_keeps_the_request_open() {
     assert_eq!(view.status, RequestStatus::Compiling);
     // The silo retries and succeeds: the request finishes.
     client
-        .report_erasure(&delivery.nonce, ErasureReport::erased())
+        .report_erasure(&delivery.nonce, &ErasureReport::erased())
         .await
         .unwrap();
     assert_eq!(

@@ -3,18 +3,21 @@
 use std::time::Duration;
 
 use http::StatusCode;
-use transcend_proto::{ApiError, DecodeError, ErrorKind, RetryAfter};
+use transcend_proto::{ApiError, ErrorKind, RateLimit, RetryAfter};
 
-/// An error of the client. Each variant is a phase: building the request, connecting,
-/// timing out, sending and receiving, the API's answer, reading that answer.
+/// An error of the client. Each variant is a phase: the protocol layer (building the
+/// request, the API's error answer, reading that answer), configuring, connecting,
+/// timing out, sending and receiving, reading an upload's source.
 ///
-/// The accessors answer the usual questions without a `match`.
+/// The accessors answer the usual questions without a `match`; for the protocol phase
+/// they are [`transcend_proto::Error`]'s own.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
-    /// The request could not be built (invalid input or configuration); nothing was sent.
+    /// The request could not be built (nothing was sent), the server answered with an
+    /// error status, or its success answer could not be read.
     #[error(transparent)]
-    Build(transcend_proto::Error),
+    Protocol(transcend_proto::Error),
     /// The client could not be configured.
     #[error("invalid client configuration: {0}")]
     Config(String),
@@ -54,64 +57,56 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
-    /// The server answered with an error status.
-    #[error(transparent)]
-    Api(Box<ApiError>),
-    /// The server answered with a success status and a body that cannot be read.
-    #[error(transparent)]
-    Decode(Box<DecodeError>),
 }
 
 impl From<transcend_proto::Error> for Error {
     fn from(error: transcend_proto::Error) -> Self {
-        match error {
-            transcend_proto::Error::Api(api) => Self::Api(api),
-            transcend_proto::Error::Decode(decode) => Self::Decode(decode),
-            other => Self::Build(other),
-        }
+        Self::Protocol(error)
     }
 }
 
 impl Error {
-    /// The HTTP status of the answer, when there was one.
-    pub fn status(&self) -> Option<StatusCode> {
+    /// The protocol-layer error, when this is one.
+    pub fn protocol(&self) -> Option<&transcend_proto::Error> {
         match self {
-            Self::Api(error) => Some(error.status),
-            Self::Decode(error) => Some(error.status),
+            Self::Protocol(error) => Some(error),
             _ => None,
         }
+    }
+
+    /// The HTTP status of the answer, when there was one.
+    pub fn status(&self) -> Option<StatusCode> {
+        self.protocol()?.status()
     }
 
     /// The kind of API error, when the server answered with one.
     pub fn kind(&self) -> Option<ErrorKind> {
-        self.api().map(|e| e.kind)
+        self.protocol()?.kind()
     }
 
     /// The server's `message`, when it sent one.
     pub fn message(&self) -> Option<&str> {
-        self.api().and_then(|e| e.message.as_deref())
+        self.protocol()?.message()
     }
 
     /// The server's request id, when it sent one.
     pub fn request_id(&self) -> Option<&str> {
-        match self {
-            Self::Api(error) => error.request_id.as_deref(),
-            Self::Decode(error) => error.request_id.as_deref(),
-            _ => None,
-        }
+        self.protocol()?.request_id()
     }
 
     /// The server's `Retry-After`, when it sent one.
     pub fn retry_after(&self) -> Option<RetryAfter> {
-        self.api().and_then(|e| e.retry_after)
+        self.protocol()?.retry_after()
+    }
+
+    /// The server's `X-RateLimit-*` window, when it sent one.
+    pub fn rate_limit(&self) -> Option<RateLimit> {
+        self.protocol()?.rate_limit()
     }
 
     /// The API error, when the server answered with one.
     pub fn api(&self) -> Option<&ApiError> {
-        match self {
-            Self::Api(error) => Some(error),
-            _ => None,
-        }
+        self.protocol()?.api()
     }
 
     /// Whether the same call may succeed if made again later: rate limits, server
@@ -119,7 +114,7 @@ impl Error {
     /// its policy allows.)
     pub fn is_retryable(&self) -> bool {
         match self {
-            Self::Api(error) => error.kind.is_retryable(),
+            Self::Protocol(error) => error.is_retryable(),
             Self::Connect { .. } | Self::Timeout { .. } | Self::Send { .. } => true,
             _ => false,
         }

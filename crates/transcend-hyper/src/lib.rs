@@ -44,6 +44,7 @@
 mod body;
 mod client;
 mod error;
+pub mod server;
 pub mod silo;
 mod transport;
 mod upload;
@@ -55,6 +56,10 @@ pub use error::Error;
 pub use transport::{HyperTransport, HyperTransportError, MAX_RESPONSE_BYTES};
 pub use upload::{CHUNK_SIZE, DatapointSource};
 pub use wait::WaitOptions;
+
+pub use futures_util::Stream;
+pub use transcend_proto::{ApiKey, ErrorKind, Nonce, Report, ReportBody, SombraKey};
+pub use transcend_proto::{bytes, http};
 
 pub use transcend_proto as proto;
 pub use transcend_proto::types;

@@ -103,7 +103,7 @@ impl UploadAttempts {
         source: DatapointSource,
     ) -> Result<Self, Error> {
         // Build once up front so an invalid upload fails before anything is opened.
-        upload_datapoint::build_request(&config, &report, (), None)?;
+        upload_datapoint::build_streamed_request(&config, &report, (), None)?;
         let replayable = matches!(source, DatapointSource::Bytes(_) | DatapointSource::File(_));
         Ok(Self {
             config,
@@ -114,7 +114,7 @@ impl UploadAttempts {
     }
 
     fn request(&self, body: Body, length: Option<u64>) -> Result<Request<Body>, Error> {
-        Ok(upload_datapoint::build_request(
+        Ok(upload_datapoint::build_streamed_request(
             &self.config,
             &self.report,
             body,

@@ -61,7 +61,7 @@ async fn a_closure_transport_gets_the_same_retries() {
         .build()
         .unwrap();
     client
-        .report_erasure(&Nonce::new("nonce-1"), ErasureReport::not_found())
+        .report_erasure(&Nonce::new("nonce-1"), &ErasureReport::not_found())
         .await
         .unwrap();
     assert_eq!(*calls.lock().unwrap(), 2, "retried once after the 502");
@@ -218,7 +218,7 @@ async fn traces_name_calls_and_attempts_but_never_secrets() {
         .build()
         .unwrap();
     client
-        .report_erasure(&Nonce::new("secret-nonce"), ErasureReport::erased())
+        .report_erasure(&Nonce::new("secret-nonce"), &ErasureReport::erased())
         .await
         .unwrap();
     let shown = format!("{client:?}");

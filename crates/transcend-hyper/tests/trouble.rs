@@ -106,7 +106,7 @@ async fn a_413_is_final_and_typed() {
     let error = client(&server.url)
         .upload_access(
             &"n".into(),
-            transcend_hyper::types::AccessUpload::not_found(),
+            &transcend_hyper::types::AccessUpload::not_found(),
         )
         .await
         .unwrap_err();
@@ -221,7 +221,13 @@ async fn a_success_body_that_is_not_json_is_a_decode_error() {
     })
     .await;
     let error = client(&server.url).get_dsr("da13").await.unwrap_err();
-    assert!(matches!(error, Error::Decode(_)), "{error:?}");
+    assert!(
+        matches!(
+            error,
+            Error::Protocol(transcend_hyper::proto::Error::Decode(_))
+        ),
+        "{error:?}"
+    );
     assert_eq!(server.requests().len(), 1, "not retried");
 }
 

@@ -76,12 +76,12 @@ async fn silo_reports() {
     client
         .upload_access(
             &nonce,
-            AccessUpload::ready(vec![AccessProfile::new("ben").datapoint("name", j!("Ben"))]),
+            &AccessUpload::ready(vec![AccessProfile::new("ben").datapoint("name", j!("Ben"))]),
         )
         .await
         .unwrap();
     client
-        .report_erasure(&nonce, ErasureReport::erased())
+        .report_erasure(&nonce, &ErasureReport::erased())
         .await
         .unwrap();
     let pages = client

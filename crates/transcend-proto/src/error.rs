@@ -65,36 +65,24 @@ impl Error {
 
     /// The kind of API error, when the server answered with one.
     pub fn kind(&self) -> Option<ErrorKind> {
-        match self {
-            Self::Api(error) => Some(error.kind),
-            _ => None,
-        }
+        self.api().map(|e| e.kind)
     }
 
     /// The server's `message`, when it sent one.
     pub fn message(&self) -> Option<&str> {
-        match self {
-            Self::Api(error) => error.message.as_deref(),
-            _ => None,
-        }
+        self.api().and_then(|e| e.message.as_deref())
     }
 
     /// Whether sending the same request again may succeed (rate limits, server errors).
     /// Whether it is *safe* to send again depends on the endpoint: see
     /// [`RetryPolicy`](crate::RetryPolicy).
     pub fn is_retryable(&self) -> bool {
-        match self {
-            Self::Api(error) => error.kind.is_retryable(),
-            _ => false,
-        }
+        self.kind().is_some_and(ErrorKind::is_retryable)
     }
 
     /// The server's `Retry-After`, when it sent one.
     pub fn retry_after(&self) -> Option<RetryAfter> {
-        match self {
-            Self::Api(error) => error.retry_after,
-            _ => None,
-        }
+        self.api().and_then(|e| e.retry_after)
     }
 
     /// The server's request id, when it sent one.
@@ -106,8 +94,13 @@ impl Error {
         }
     }
 
+    /// The server's `X-RateLimit-*` window, when it sent one.
+    pub fn rate_limit(&self) -> Option<RateLimit> {
+        self.api().and_then(|e| e.rate_limit)
+    }
+
     /// The API error, when the server answered with one.
-    pub fn as_api_error(&self) -> Option<&ApiError> {
+    pub fn api(&self) -> Option<&ApiError> {
         match self {
             Self::Api(error) => Some(error),
             _ => None,

@@ -52,6 +52,7 @@
 //! root has the absolute times and what was changed to get there.
 #![deny(missing_docs)]
 
+mod codec;
 mod config;
 pub mod endpoint;
 mod error;
@@ -60,16 +61,18 @@ mod rate_limit;
 mod retry;
 mod secret;
 pub mod server;
+mod table;
 pub mod testing;
 mod transport;
 pub mod webhook;
 
 pub use config::{Config, DEFAULT_USER_AGENT, Sombra};
-pub use endpoint::{Accepted, Endpoint, Report};
+pub use endpoint::{Accepted, Endpoint, EndpointInfo, Report, ReportBody};
 pub use error::{ApiError, DecodeError, Error, ErrorKind};
 pub use rate_limit::{RateLimit, RateLimitReset, RetryAfter};
-pub use retry::{Decision, Idempotency, Outcome, RetryPolicy, StopReason};
+pub use retry::{Idempotency, Outcome, RetryDecision, RetryPolicy, StopReason};
 pub use secret::{ApiKey, Nonce, SombraKey, SombraToken};
+pub use server::{Route, Service, dispatch};
 pub use transport::{CallError, Transport, call};
 
 pub use bytes;

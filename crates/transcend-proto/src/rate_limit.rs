@@ -23,7 +23,10 @@ impl RetryAfter {
         if let Ok(seconds) = value.parse::<u64>() {
             return Some(Self::Delay(Duration::from_secs(seconds)));
         }
-        httpdate::parse_http_date(value).ok().map(Self::At)
+        httpdate::parse_http_date(value)
+            .ok()
+            .or_else(|| parse_rfc3339(value))
+            .map(Self::At)
     }
 
     /// Reads the `Retry-After` header, if present and well formed.
@@ -99,7 +102,10 @@ impl RateLimitReset {
         {
             return Self::parse(&(seconds as u64).to_string());
         }
-        httpdate::parse_http_date(value).ok().map(Self::At)
+        httpdate::parse_http_date(value)
+            .ok()
+            .or_else(|| parse_rfc3339(value))
+            .map(Self::At)
     }
 
     /// How long from `now` until the reset.
@@ -121,6 +127,16 @@ impl RateLimitReset {
             Self::After(delay) => delay.as_secs().to_string(),
         }
     }
+}
+
+/// An ISO-8601 / RFC 3339 date-time (`2026-11-22T13:08:24Z`, fractions and offsets
+/// allowed), as a point in time.
+fn parse_rfc3339(value: &str) -> Option<SystemTime> {
+    let at =
+        time::OffsetDateTime::parse(value, &time::format_description::well_known::Rfc3339).ok()?;
+    let nanos = at.unix_timestamp_nanos();
+    let nanos = u64::try_from(nanos).ok()?;
+    Some(UNIX_EPOCH + Duration::from_nanos(nanos))
 }
 
 impl RateLimit {
@@ -177,6 +193,23 @@ mod tests {
         );
         assert_eq!(RetryAfter::parse("soon"), None);
         assert_eq!(RetryAfter::parse("-1"), None);
+    }
+
+    #[test]
+    fn reset_reads_iso_8601() {
+        assert_eq!(
+            RateLimitReset::parse("2026-11-22T13:08:24Z"),
+            Some(RateLimitReset::At(
+                UNIX_EPOCH + Duration::from_secs(1_795_352_904)
+            ))
+        );
+        assert_eq!(
+            RateLimitReset::parse("2026-11-22T14:08:24.500+01:00"),
+            Some(RateLimitReset::At(
+                UNIX_EPOCH + Duration::from_millis(1_795_352_904_500)
+            ))
+        );
+        assert_eq!(RateLimitReset::parse("2026-13-40T99:00:00Z"), None);
     }
 
     #[test]

@@ -39,7 +39,7 @@ pub enum Outcome {
 
 /// What to do after an attempt.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Decision {
+pub enum RetryDecision {
     /// Send again after this long.
     RetryAfter(Duration),
     /// Do not send again.
@@ -65,13 +65,13 @@ pub enum StopReason {
 /// ```
 /// use std::time::{Duration, SystemTime};
 /// use transcend_proto::http::StatusCode;
-/// use transcend_proto::{Decision, Idempotency, Outcome, RetryPolicy};
+/// use transcend_proto::{RetryDecision, Idempotency, Outcome, RetryPolicy};
 ///
 /// let policy = RetryPolicy::default();
 /// let outcome = Outcome::Status { status: StatusCode::BAD_GATEWAY, retry_after: None };
 /// // A read may be retried after a 502; a submission may not: it may have been acted on.
-/// assert!(matches!(policy.decide(Idempotency::Idempotent, 1, outcome, SystemTime::now(), 0.5), Decision::RetryAfter(_)));
-/// assert!(matches!(policy.decide(Idempotency::NotIdempotent, 1, outcome, SystemTime::now(), 0.5), Decision::Stop(_)));
+/// assert!(matches!(policy.decide(Idempotency::Idempotent, 1, outcome, SystemTime::now(), 0.5), RetryDecision::RetryAfter(_)));
+/// assert!(matches!(policy.decide(Idempotency::NotIdempotent, 1, outcome, SystemTime::now(), 0.5), RetryDecision::Stop(_)));
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
@@ -135,18 +135,18 @@ impl RetryPolicy {
         outcome: Outcome,
         now: SystemTime,
         random: f64,
-    ) -> Decision {
+    ) -> RetryDecision {
         let retry_after = match outcome {
             Outcome::Status {
                 status,
                 retry_after,
             } => {
                 match classify(status) {
-                    Class::Final => return Decision::Stop(StopReason::Final),
+                    Class::Final => return RetryDecision::Stop(StopReason::Final),
                     // 429 and 503 say the request was not processed: safe for any endpoint.
                     Class::NotProcessed => {}
                     Class::MaybeProcessed if idempotency == Idempotency::NotIdempotent => {
-                        return Decision::Stop(StopReason::NotIdempotent);
+                        return RetryDecision::Stop(StopReason::NotIdempotent);
                     }
                     Class::MaybeProcessed => {}
                 }
@@ -155,23 +155,23 @@ impl RetryPolicy {
             Outcome::ConnectFailed => None,
             Outcome::TimedOut | Outcome::ConnectionLost => {
                 if idempotency == Idempotency::NotIdempotent {
-                    return Decision::Stop(StopReason::NotIdempotent);
+                    return RetryDecision::Stop(StopReason::NotIdempotent);
                 }
                 None
             }
         };
         if attempt >= self.max_attempts {
-            return Decision::Stop(StopReason::AttemptsExhausted);
+            return RetryDecision::Stop(StopReason::AttemptsExhausted);
         }
         if let Some(retry_after) = retry_after {
             let wait = retry_after.delay_from(now);
             return if wait > self.max_retry_after {
-                Decision::Stop(StopReason::RetryAfterTooLong(wait))
+                RetryDecision::Stop(StopReason::RetryAfterTooLong(wait))
             } else {
-                Decision::RetryAfter(wait)
+                RetryDecision::RetryAfter(wait)
             };
         }
-        Decision::RetryAfter(self.backoff(attempt, random))
+        RetryDecision::RetryAfter(self.backoff(attempt, random))
     }
 
     /// Full jitter: uniform in `[0, min(cap, initial * 2^(attempt-1)))`.
@@ -224,7 +224,7 @@ mod tests {
         for code in [200, 204, 400, 401, 404, 409, 413] {
             assert_eq!(
                 policy.decide(Idempotency::Idempotent, 1, status(code), NOW, 0.5),
-                Decision::Stop(StopReason::Final),
+                RetryDecision::Stop(StopReason::Final),
                 "{code}"
             );
         }
@@ -234,11 +234,11 @@ mod tests {
     fn a_submission_is_retried_only_when_it_was_not_processed() {
         let policy = RetryPolicy::default();
         let submit = |outcome| policy.decide(Idempotency::NotIdempotent, 1, outcome, NOW, 0.5);
-        assert!(matches!(submit(status(429)), Decision::RetryAfter(_)));
-        assert!(matches!(submit(status(503)), Decision::RetryAfter(_)));
+        assert!(matches!(submit(status(429)), RetryDecision::RetryAfter(_)));
+        assert!(matches!(submit(status(503)), RetryDecision::RetryAfter(_)));
         assert!(matches!(
             submit(Outcome::ConnectFailed),
-            Decision::RetryAfter(_)
+            RetryDecision::RetryAfter(_)
         ));
         for outcome in [
             status(500),
@@ -249,7 +249,7 @@ mod tests {
         ] {
             assert_eq!(
                 submit(outcome),
-                Decision::Stop(StopReason::NotIdempotent),
+                RetryDecision::Stop(StopReason::NotIdempotent),
                 "{outcome:?}"
             );
         }
@@ -264,7 +264,7 @@ mod tests {
         };
         assert_eq!(
             policy.decide(Idempotency::NotIdempotent, 1, outcome, NOW, 0.0),
-            Decision::RetryAfter(Duration::from_secs(7))
+            RetryDecision::RetryAfter(Duration::from_secs(7))
         );
         let at = Outcome::Status {
             status: StatusCode::SERVICE_UNAVAILABLE,
@@ -272,7 +272,7 @@ mod tests {
         };
         assert_eq!(
             policy.decide(Idempotency::Idempotent, 1, at, NOW, 0.9),
-            Decision::RetryAfter(Duration::from_secs(3))
+            RetryDecision::RetryAfter(Duration::from_secs(3))
         );
         let too_long = Outcome::Status {
             status: StatusCode::TOO_MANY_REQUESTS,
@@ -280,7 +280,7 @@ mod tests {
         };
         assert_eq!(
             policy.decide(Idempotency::Idempotent, 1, too_long, NOW, 0.5),
-            Decision::Stop(StopReason::RetryAfterTooLong(Duration::from_secs(3600)))
+            RetryDecision::Stop(StopReason::RetryAfterTooLong(Duration::from_secs(3600)))
         );
     }
 
@@ -289,11 +289,11 @@ mod tests {
         let policy = RetryPolicy::default().with_max_attempts(3);
         assert!(matches!(
             policy.decide(Idempotency::Idempotent, 2, status(500), NOW, 0.5),
-            Decision::RetryAfter(_)
+            RetryDecision::RetryAfter(_)
         ));
         assert_eq!(
             policy.decide(Idempotency::Idempotent, 3, status(500), NOW, 0.5),
-            Decision::Stop(StopReason::AttemptsExhausted)
+            RetryDecision::Stop(StopReason::AttemptsExhausted)
         );
         assert_eq!(
             RetryPolicy::never().decide(
@@ -303,7 +303,7 @@ mod tests {
                 NOW,
                 0.5
             ),
-            Decision::Stop(StopReason::AttemptsExhausted)
+            RetryDecision::Stop(StopReason::AttemptsExhausted)
         );
     }
 

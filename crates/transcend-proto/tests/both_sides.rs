@@ -12,7 +12,7 @@ use transcend_proto::endpoint::report_erasure::ReportErasureEndpoint;
 use transcend_proto::endpoint::signing_key::{SigningKeyEndpoint, SigningKeyPem};
 use transcend_proto::endpoint::submit_dsr::SubmitDsrEndpoint;
 use transcend_proto::endpoint::upload_access::UploadAccessEndpoint;
-use transcend_proto::endpoint::upload_datapoint;
+use transcend_proto::endpoint::upload_datapoint::{self, UploadDatapointEndpoint};
 use transcend_proto::endpoint::upload_datapoint_chunked::UploadDatapointChunkedEndpoint;
 use transcend_proto::server::{Route, ServerError};
 use transcend_proto::types::arbitrary as arb;
@@ -32,8 +32,8 @@ where
     E::Input: std::fmt::Debug,
 {
     let request = E::build_request(&config(), input).unwrap();
-    let route = Route::of(request.method(), request.uri().path()).unwrap();
-    assert_ne!(format!("{route:?}"), "", "routed");
+    let routed = Route::of(request.method(), request.uri().path()).unwrap();
+    assert_eq!(routed.route.info(), &E::INFO, "routed to itself");
     let incoming = E::parse_request(request).unwrap();
     assert_eq!(incoming.credentials.api_key, Some(ApiKey::new("api-key")));
     assert_eq!(
@@ -89,12 +89,13 @@ proptest! {
     #[test]
     fn upload_datapoint(nonce in nonce(), upload in arb::datapoint_upload(), body in proptest::collection::vec(any::<u8>(), 0..64)) {
         let report = Report::new(nonce, upload);
-        let request = upload_datapoint::build_request(&config(), &report, Bytes::from(body.clone()), Some(body.len() as u64)).unwrap();
-        prop_assert_eq!(Route::of(request.method(), request.uri().path()).unwrap(), Route::UploadDatapoint);
-        let (incoming, received) = upload_datapoint::parse_request(request).unwrap();
-        prop_assert_eq!(incoming.input, report);
+        let request = upload_datapoint::build_streamed_request(&config(), &report, Bytes::from(body.clone()), Some(body.len() as u64)).unwrap();
+        prop_assert_eq!(Route::of(request.method(), request.uri().path()).unwrap().route, Route::UploadDatapoint);
+        let (incoming, received) = upload_datapoint::parse_streamed_request(request).unwrap();
+        prop_assert_eq!(incoming.input, report.clone());
         prop_assert_eq!(received.as_ref(), body.as_slice());
-        prop_assert_eq!(upload_datapoint::parse_response(upload_datapoint::build_response()).unwrap(), Accepted);
+        prop_assert_eq!(across::<UploadDatapointEndpoint>(&report), report);
+        prop_assert_eq!(back::<UploadDatapointEndpoint>(&Accepted), Accepted);
     }
 
     #[test]

@@ -78,10 +78,7 @@ fn error_statuses_become_typed_errors_with_the_servers_message() {
     assert_eq!(proxy.kind(), Some(ErrorKind::Server));
     assert_eq!(proxy.message(), None);
     assert!(proxy.is_retryable());
-    assert_eq!(
-        proxy.as_api_error().unwrap().body,
-        "<html>Bad gateway</html>"
-    );
+    assert_eq!(proxy.api().unwrap().body, "<html>Bad gateway</html>");
 }
 
 #[test]
@@ -96,7 +93,7 @@ fn rate_limits_carry_retry_after_and_the_window() {
         .unwrap();
     let error = GetDsrEndpoint::parse_response(limited).unwrap_err();
     assert!(matches!(error.retry_after(), Some(RetryAfter::At(_))));
-    let window = error.as_api_error().unwrap().rate_limit.unwrap();
+    let window = error.api().unwrap().rate_limit.unwrap();
     assert_eq!((window.limit, window.remaining), (Some(100), Some(0)));
 }
 

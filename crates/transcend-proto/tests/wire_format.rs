@@ -172,7 +172,7 @@ fn upload_datapoint_streams_the_callers_body() {
         .header("content-length", 4)
         .body("")
         .unwrap();
-    let got = upload_datapoint::build_request(
+    let got = upload_datapoint::build_streamed_request(
         &self_hosted(),
         &Report::new("nonce-1", upload),
         "data",
@@ -234,8 +234,9 @@ fn invalid_inputs_are_refused_before_anything_is_built() {
     );
 
     let upload = Report::new("n", DatapointUpload::new("files").remote_id("a\r\nb"));
-    let error = upload_datapoint::build_request(&Config::new("k"), &upload, Bytes::new(), None)
-        .unwrap_err();
+    let error =
+        upload_datapoint::build_streamed_request(&Config::new("k"), &upload, Bytes::new(), None)
+            .unwrap_err();
     assert!(
         error.to_string().contains("x-transcend-remote-id"),
         "{error}"

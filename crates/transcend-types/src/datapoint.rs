@@ -108,8 +108,10 @@ impl Validate for DatapointUpload {
     }
 }
 
-/// A header value must be non-empty and free of control characters (which would
-/// split or end the header).
+/// A header value must be non-empty printable ASCII: control characters would split or
+/// end the header, and other characters have no agreed encoding in a header (the
+/// receiver would see raw UTF-8 bytes or mojibake), so they are refused rather than
+/// sent. Percent-encode or transliterate a file name before setting it.
 fn header_text(checker: &mut Checker, field: &str, value: Option<&str>) {
     let Some(value) = value else { return };
     if value.is_empty() {
@@ -120,6 +122,14 @@ fn header_text(checker: &mut Checker, field: &str, value: Option<&str>) {
             ProblemKind::Malformed {
                 value: value.to_owned(),
                 expected: "text without control characters",
+            },
+        );
+    } else if !value.is_ascii() {
+        checker.report(
+            field,
+            ProblemKind::Malformed {
+                value: value.to_owned(),
+                expected: "ASCII text (header values carry no other characters; percent-encode or transliterate them)",
             },
         );
     }
@@ -187,12 +197,17 @@ mod tests {
         let error = upload.validate().unwrap_err();
         assert!(error.names_field("x-transcend-datapoint-name"), "{error}");
         assert!(error.names_field("x-transcend-remote-id"), "{error}");
+        let error = DatapointUpload::new("files")
+            .remote_id("résumé.pdf")
+            .validate()
+            .unwrap_err();
+        assert!(error.to_string().contains("ASCII"), "{error}");
     }
 
     #[test]
-    fn non_ascii_file_names_are_fine() {
+    fn ascii_file_names_with_spaces_are_fine() {
         DatapointUpload::new("files")
-            .remote_id("Résumé 2024.pdf")
+            .remote_id("Resume 2024 (final).pdf")
             .validate()
             .unwrap();
     }

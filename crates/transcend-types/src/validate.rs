@@ -29,13 +29,56 @@ impl ValidationError {
 impl fmt::Display for ValidationError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("invalid request body: ")?;
-        for (i, problem) in self.problems.iter().enumerate() {
+        for (i, problem) in self.problems.iter().take(MAX_LISTED).enumerate() {
             if i > 0 {
                 f.write_str("; ")?;
             }
             write!(f, "{problem}")?;
         }
+        if self.problems.len() > MAX_LISTED {
+            write!(f, "; and {} more", self.problems.len() - MAX_LISTED)?;
+        }
         Ok(())
+    }
+}
+
+/// The most problems a message lists; the rest are counted. A body with a million bad
+/// fields gets a short message, not one as large as the body.
+const MAX_LISTED: usize = 10;
+
+/// The most bytes of a value a message quotes.
+const MAX_QUOTED: usize = 128;
+
+/// `value` for a message: quoted, and cut (`…`) past [`MAX_QUOTED`] bytes.
+struct Quoted<'a>(&'a str);
+
+impl fmt::Display for Quoted<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.0.len() <= MAX_QUOTED {
+            return write!(f, "{:?}", self.0);
+        }
+        let mut end = MAX_QUOTED;
+        while !self.0.is_char_boundary(end) {
+            end -= 1;
+        }
+        write!(f, "{:?}… ({} bytes)", &self.0[..end], self.0.len())
+    }
+}
+
+/// A field path for a message, cut like a value but without quotes (paths built
+/// from map keys can be as long as the keys).
+struct Unquoted<'a>(&'a str);
+
+impl fmt::Display for Unquoted<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.0.len() <= MAX_QUOTED {
+            return f.write_str(self.0);
+        }
+        let mut end = MAX_QUOTED;
+        while !self.0.is_char_boundary(end) {
+            end -= 1;
+        }
+        write!(f, "{}…", &self.0[..end])
     }
 }
 
@@ -52,7 +95,7 @@ pub struct FieldProblem {
 
 impl fmt::Display for FieldProblem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "`{}` {}", self.field, self.kind)
+        write!(f, "`{}` {}", Unquoted(&self.field), self.kind)
     }
 }
 
@@ -100,10 +143,10 @@ impl fmt::Display for ProblemKind {
         match self {
             Self::Empty => f.write_str("must not be empty (minimum length 1)"),
             Self::UnknownValue { value, expected } => {
-                write!(f, "has value {value:?}, expected {expected}")
+                write!(f, "has value {}, expected {expected}", Quoted(value))
             }
             Self::Malformed { value, expected } => {
-                write!(f, "has value {value:?}, expected {expected}")
+                write!(f, "has value {}, expected {expected}", Quoted(value))
             }
             Self::Conflicts { other } => {
                 write!(
@@ -117,8 +160,10 @@ impl fmt::Display for ProblemKind {
                 subdivision,
             } => write!(
                 f,
-                "is {country:?} but the subdivision {subdivision:?} belongs to {:?}",
-                subdivision.split('-').next().unwrap_or_default()
+                "is {} but the subdivision {} belongs to {}",
+                Quoted(country),
+                Quoted(subdivision),
+                Quoted(subdivision.split('-').next().unwrap_or_default())
             ),
         }
     }
@@ -217,6 +262,24 @@ mod tests {
         );
         assert!(error.names_field("dataSiloIds"));
         assert!(!error.names_field("type"));
+    }
+
+    #[test]
+    fn messages_stay_short_whatever_the_input() {
+        let mut checker = Checker::default();
+        for i in 0..100_000 {
+            checker.non_empty(|| format!("attributes[{i}].key"), "");
+        }
+        checker.report(
+            "type",
+            ProblemKind::UnknownValue {
+                value: "X".repeat(10 << 20),
+                expected: "one of ACCESS, ERASURE".into(),
+            },
+        );
+        let message = checker.finish().unwrap_err().to_string();
+        assert!(message.len() < 2048, "{}", message.len());
+        assert!(message.ends_with("; and 99991 more"), "{message}");
     }
 
     #[test]

@@ -5,19 +5,17 @@ use std::time::Instant;
 use futures_util::{Stream, StreamExt};
 use serde_json::Value;
 use transcend_proto::endpoint::get_dsr::GetDsrEndpoint;
-use transcend_proto::endpoint::report_erasure::ReportErasureEndpoint;
 use transcend_proto::endpoint::signing_key::{SigningKeyEndpoint, SigningKeyPem};
 use transcend_proto::endpoint::submit_dsr::SubmitDsrEndpoint;
-use transcend_proto::endpoint::upload_access::UploadAccessEndpoint;
-use transcend_proto::endpoint::upload_datapoint;
-use transcend_proto::endpoint::upload_datapoint_chunked::UploadDatapointChunkedEndpoint;
+use transcend_proto::endpoint::upload_datapoint::UploadDatapointEndpoint;
+use transcend_proto::endpoint::{ReportBody, build_report};
 use transcend_proto::types::{
     AccessUpload, DatapointChunk, DatapointUpload, DsrStatus, ErasureReport, SubmitDsr,
     SubmitDsrResponse,
 };
-use transcend_proto::{Nonce, Report};
+use transcend_proto::{Endpoint, Nonce, Report};
 
-use super::Client;
+use super::{Client, Rebuild};
 use crate::error::Error;
 use crate::upload::{DatapointSource, UploadAttempts};
 use crate::wait::WaitOptions;
@@ -60,18 +58,33 @@ impl Client {
         }
     }
 
-    /// Reports JSON datapoints for an ACCESS job (`POST /v1/data-silo`).
-    pub async fn upload_access(&self, nonce: &Nonce, upload: AccessUpload) -> Result<(), Error> {
-        self.call::<UploadAccessEndpoint>(&Report::new(nonce.clone(), upload))
-            .await
-            .map(drop)
+    /// Sends a data silo's report for the job with this nonce, to the endpoint that
+    /// takes the body: an [`AccessUpload`] to `POST /v1/data-silo`, an
+    /// [`ErasureReport`] to `PUT /v1/data-silo`, a [`DatapointChunk`] to
+    /// `POST /v1/datapoint-chunked`. Reports are idempotent, so they are retried like
+    /// reads.
+    pub async fn report<T: ReportBody + Sync>(&self, nonce: &Nonce, body: &T) -> Result<(), Error> {
+        let config = self.config();
+        let attempts = Rebuild {
+            first: Some(build_report(config, nonce, body)?),
+            build: || build_report(config, nonce, body),
+        };
+        let info = &<T::Endpoint as Endpoint>::INFO;
+        let response = self.execute(info.name, info.idempotency, attempts).await?;
+        <T::Endpoint as Endpoint>::parse_response(response)?;
+        Ok(())
     }
 
-    /// Reports the outcome of an ERASURE (or any) job (`PUT /v1/data-silo`).
-    pub async fn report_erasure(&self, nonce: &Nonce, report: ErasureReport) -> Result<(), Error> {
-        self.call::<ReportErasureEndpoint>(&Report::new(nonce.clone(), report))
-            .await
-            .map(drop)
+    /// Reports JSON datapoints for an ACCESS job (`POST /v1/data-silo`); the same as
+    /// [`report`](Self::report).
+    pub async fn upload_access(&self, nonce: &Nonce, upload: &AccessUpload) -> Result<(), Error> {
+        self.report(nonce, upload).await
+    }
+
+    /// Reports the outcome of an ERASURE (or any) job (`PUT /v1/data-silo`); the same
+    /// as [`report`](Self::report).
+    pub async fn report_erasure(&self, nonce: &Nonce, report: &ErasureReport) -> Result<(), Error> {
+        self.report(nonce, report).await
     }
 
     /// Uploads one file to one datapoint (`POST /v1/datapoint`), streamed.
@@ -89,14 +102,9 @@ impl Client {
             Report::new(nonce.clone(), upload),
             source,
         )?;
-        let response = self
-            .execute(
-                upload_datapoint::NAME,
-                upload_datapoint::IDEMPOTENCY,
-                attempts,
-            )
-            .await?;
-        upload_datapoint::parse_response(response)?;
+        let info = &UploadDatapointEndpoint::INFO;
+        let response = self.execute(info.name, info.idempotency, attempts).await?;
+        UploadDatapointEndpoint::parse_response(response)?;
         Ok(())
     }
 
@@ -141,8 +149,7 @@ impl Client {
             }
             let chunk = DatapointChunk::new(datapoint_name, page.unwrap_or_default(), is_last)
                 .file_id(format!("page {}", sent + 1));
-            self.call::<UploadDatapointChunkedEndpoint>(&Report::new(nonce.clone(), chunk))
-                .await?;
+            self.report(nonce, &chunk).await?;
             sent += 1;
             if is_last {
                 return Ok(sent);

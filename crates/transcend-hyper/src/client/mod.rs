@@ -11,7 +11,9 @@ use std::time::{Duration, Instant, SystemTime};
 use bytes::Bytes;
 use http::{Request, Response};
 use tracing::Instrument;
-use transcend_proto::{Config, Decision, Endpoint, Idempotency, Outcome, RetryAfter, RetryPolicy};
+use transcend_proto::{
+    Config, Endpoint, Idempotency, Outcome, RetryAfter, RetryDecision, RetryPolicy, StopReason,
+};
 
 use crate::body::Body;
 use crate::error::Error;
@@ -125,7 +127,8 @@ impl Client {
         &self.inner.timeouts
     }
 
-    /// Calls any JSON endpoint of `transcend-proto` with retries, timeouts and tracing.
+    /// Calls any endpoint of `transcend-proto`'s table with retries, timeouts and
+    /// tracing (a streamed endpoint is sent with an empty body: use its own method).
     pub async fn call<E>(&self, input: &E::Input) -> Result<E::Output, Error>
     where
         E: Endpoint,
@@ -137,7 +140,9 @@ impl Client {
             first: Some(first),
             build: || E::build_request(config, input),
         };
-        let response = self.execute(E::NAME, E::IDEMPOTENCY, attempts).await?;
+        let response = self
+            .execute(E::INFO.name, E::INFO.idempotency, attempts)
+            .await?;
         Ok(E::parse_response(response)?)
     }
 
@@ -235,10 +240,10 @@ impl Client {
                         fastrand::f64(),
                     )
                 } else {
-                    Decision::Stop(transcend_proto::StopReason::Final)
+                    RetryDecision::Stop(StopReason::Final)
                 };
                 let wait = match decision {
-                    Decision::RetryAfter(wait)
+                    RetryDecision::RetryAfter(wait)
                         if timeouts
                             .call
                             .is_none_or(|call| started.elapsed() + wait < call) =>

@@ -1,11 +1,11 @@
 //! A verified job, and how a silo reports back for it.
 
 use serde_json::Value;
-use transcend_proto::Nonce;
 use transcend_proto::types::{
     AccessProfile, AccessUpload, DatapointUpload, DsrJob, ErasureReport, IdentifierType,
     JobDataSilo, JobRequest, RequestAction,
 };
+use transcend_proto::{Nonce, ReportBody};
 
 use crate::client::Client;
 use crate::error::Error;
@@ -73,18 +73,21 @@ pub struct Reporter {
 }
 
 impl Reporter {
+    /// Any JSON report for this job ([`AccessUpload`], [`ErasureReport`],
+    /// [`DatapointChunk`](transcend_proto::types::DatapointChunk)): see
+    /// [`Client::report`].
+    pub async fn report<T: ReportBody + Sync>(&self, body: &T) -> Result<(), Error> {
+        self.client.report(&self.nonce, body).await
+    }
+
     /// JSON datapoints, and the job is done (`status: READY`).
     pub async fn access(&self, profiles: Vec<AccessProfile>) -> Result<(), Error> {
-        self.client
-            .upload_access(&self.nonce, AccessUpload::ready(profiles))
-            .await
+        self.report(&AccessUpload::ready(profiles)).await
     }
 
     /// JSON datapoints, with more to come.
     pub async fn access_partial(&self, profiles: Vec<AccessProfile>) -> Result<(), Error> {
-        self.client
-            .upload_access(&self.nonce, AccessUpload::partial(profiles))
-            .await
+        self.report(&AccessUpload::partial(profiles)).await
     }
 
     /// One file for one datapoint, streamed.
@@ -111,29 +114,25 @@ impl Reporter {
 
     /// The person's data is erased (`{}`).
     pub async fn erased(&self) -> Result<(), Error> {
-        self.erasure(ErasureReport::erased()).await
+        self.report(&ErasureReport::erased()).await
     }
 
     /// Any outcome of the reference page (`PUT /v1/data-silo`).
-    pub async fn erasure(&self, report: ErasureReport) -> Result<(), Error> {
-        self.client.report_erasure(&self.nonce, report).await
+    pub async fn report_erasure(&self, report: &ErasureReport) -> Result<(), Error> {
+        self.report(report).await
     }
 
     /// Nothing about the person here: `{"status": "READY"}` for an ACCESS job,
     /// `{"status": "SKIPPED"}` otherwise.
     pub async fn no_data(&self) -> Result<(), Error> {
         match self.action {
-            RequestAction::Access => {
-                self.client
-                    .upload_access(&self.nonce, AccessUpload::not_found())
-                    .await
-            }
-            _ => self.erasure(ErasureReport::not_found()).await,
+            RequestAction::Access => self.report(&AccessUpload::not_found()).await,
+            _ => self.report(&ErasureReport::not_found()).await,
         }
     }
 
     /// The silo failed; the message is shown in the dashboard.
     pub async fn error(&self, message: impl Into<String>) -> Result<(), Error> {
-        self.erasure(ErasureReport::error(message)).await
+        self.report(&ErasureReport::error(message)).await
     }
 }

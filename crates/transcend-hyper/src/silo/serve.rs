@@ -11,15 +11,13 @@ use bytes::Bytes;
 use http::{Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::service::service_fn;
-use hyper_util::rt::{TokioExecutor, TokioIo};
-use tokio::net::TcpListener;
-use tokio::sync::watch;
 use transcend_proto::types::ErrorBody;
 use transcend_proto::webhook::JobAnswer;
 
 use super::job::SiloJob;
 use super::verifier::WebhookVerifier;
 use crate::error::Error;
+use crate::server::{RunningServer, Server, ServerLimits};
 
 /// The largest webhook body read (jobs are small JSON documents).
 pub const MAX_WEBHOOK_BYTES: usize = 1 << 20;
@@ -122,72 +120,58 @@ where
 /// ```
 #[derive(Debug)]
 pub struct SiloServer {
-    listener: TcpListener,
-    addr: SocketAddr,
+    server: Server,
 }
 
 impl SiloServer {
-    /// Binds the address (port 0 for an ephemeral one).
+    /// Binds the address (port 0 for an ephemeral one), with the default
+    /// [`ServerLimits`].
     pub async fn bind(addr: SocketAddr) -> std::io::Result<Self> {
-        let listener = TcpListener::bind(addr).await?;
-        let addr = listener.local_addr()?;
-        Ok(Self { listener, addr })
+        Ok(Self {
+            server: Server::bind(addr).await?,
+        })
+    }
+
+    /// Uses these limits (timeouts, connection cap) instead of the defaults.
+    pub fn with_limits(self, limits: ServerLimits) -> Self {
+        Self {
+            server: self.server.with_limits(limits),
+        }
     }
 
     /// The bound address.
     pub fn addr(&self) -> SocketAddr {
-        self.addr
+        self.server.local_addr()
     }
 
-    /// Serves webhooks on any path until [`RunningSilo::shutdown`].
+    /// Serves webhooks on any path until [`RunningSilo::shutdown`]. Bodies over
+    /// [`MAX_WEBHOOK_BYTES`] are answered 413 without being read further.
     pub fn serve<H, F>(self, verifier: WebhookVerifier, handler: H) -> RunningSilo
     where
         H: Fn(SiloJob) -> F + Send + Sync + 'static,
         F: Future<Output = Decision> + Send + 'static,
     {
-        let (stop, mut stopped) = watch::channel(false);
         let handler = Arc::new(handler);
-        let listener = self.listener;
-        let task = tokio::spawn(async move {
-            loop {
-                let accepted = tokio::select! {
-                    accepted = listener.accept() => accepted,
-                    _ = stopped.changed() => return,
+        let service = service_fn(move |request: Request<hyper::body::Incoming>| {
+            let (verifier, handler) = (verifier.clone(), Arc::clone(&handler));
+            async move {
+                let (parts, body) = request.into_parts();
+                let response = match Limited::new(body, MAX_WEBHOOK_BYTES).collect().await {
+                    Ok(body) => {
+                        let request = Request::from_parts(parts, body.to_bytes());
+                        handle_webhook(&verifier, handler.as_ref(), request).await
+                    }
+                    Err(_) => JobAnswer::Failed {
+                        status: StatusCode::PAYLOAD_TOO_LARGE,
+                        message: Some("webhook body too large or broken off".into()),
+                    }
+                    .to_response(),
                 };
-                let Ok((stream, _)) = accepted else { continue };
-                let (verifier, handler) = (verifier.clone(), Arc::clone(&handler));
-                tokio::spawn(async move {
-                    let service = service_fn(move |request: Request<hyper::body::Incoming>| {
-                        let (verifier, handler) = (verifier.clone(), Arc::clone(&handler));
-                        async move {
-                            let (parts, body) = request.into_parts();
-                            let response = match Limited::new(body, MAX_WEBHOOK_BYTES)
-                                .collect()
-                                .await
-                            {
-                                Ok(body) => {
-                                    let request = Request::from_parts(parts, body.to_bytes());
-                                    handle_webhook(&verifier, handler.as_ref(), request).await
-                                }
-                                Err(_) => JobAnswer::Failed {
-                                    status: StatusCode::PAYLOAD_TOO_LARGE,
-                                    message: Some("webhook body too large or broken off".into()),
-                                }
-                                .to_response(),
-                            };
-                            Ok::<_, Infallible>(response.map(Full::new))
-                        }
-                    });
-                    let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
-                        .serve_connection(TokioIo::new(stream), service)
-                        .await;
-                });
+                Ok::<_, Infallible>(response.map(Full::new))
             }
         });
         RunningSilo {
-            addr: self.addr,
-            stop,
-            task,
+            server: self.server.serve(service),
         }
     }
 }
@@ -195,25 +179,28 @@ impl SiloServer {
 /// A running silo server.
 #[derive(Debug)]
 pub struct RunningSilo {
-    addr: SocketAddr,
-    stop: watch::Sender<bool>,
-    task: tokio::task::JoinHandle<()>,
+    server: RunningServer,
 }
 
 impl RunningSilo {
     /// The address it serves.
     pub fn addr(&self) -> SocketAddr {
-        self.addr
+        self.server.local_addr()
     }
 
     /// The webhook URL to register (any path is served).
     pub fn url(&self) -> String {
-        format!("http://{}/transcend/webhook", self.addr)
+        format!("http://{}/transcend/webhook", self.addr())
     }
 
-    /// Stops accepting connections.
+    /// How many connections are open now.
+    pub fn open_connections(&self) -> usize {
+        self.server.open_connections()
+    }
+
+    /// Stops accepting connections and closes the open ones once their requests are
+    /// answered (within the grace period).
     pub async fn shutdown(self) {
-        let _ = self.stop.send(true);
-        let _ = self.task.await;
+        self.server.shutdown().await;
     }
 }

@@ -3,52 +3,43 @@
 use bytes::Bytes;
 use http::header::CONTENT_TYPE;
 use http::{HeaderValue, Method, Request, Response, StatusCode};
-use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use transcend_types::DsrStatus;
 
-use super::{Endpoint, decode_json, incoming, json_response, request_head, success};
+use super::{BodyKind, Endpoint, EndpointInfo, Received, Scope};
+use crate::codec::{decode_json, json_response, request_head, success};
 use crate::config::{Config, RequestPath};
 use crate::error::Error;
 use crate::headers::APPLICATION_JSON;
 use crate::retry::Idempotency;
-use crate::server::{Incoming, ServerError, decode_segment};
+use crate::server::ServerError;
 
 /// `GET /v1/data-subject-request/{id}`. Needs the scope "View Incoming Requests".
 #[derive(Debug, Clone, Copy, Default)]
 pub struct GetDsrEndpoint;
 
-/// Everything but the unreserved characters of RFC 3986 is escaped in the id.
-const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
-    .remove(b'-')
-    .remove(b'.')
-    .remove(b'_')
-    .remove(b'~');
-
 /// The path of one request: the id percent-encoded.
 pub fn path(id: &str) -> String {
-    let mut path = String::from(GetDsrEndpoint::PATH);
-    path.extend(utf8_percent_encode(id, SEGMENT));
-    path
+    GetDsrEndpoint::INFO.path_with(&[id])
 }
 
 /// The decoded id of a path `/v1/data-subject-request/{id}`, if it is one.
 pub fn id_from_path(path: &str) -> Option<String> {
-    let segment = path.strip_prefix(GetDsrEndpoint::PATH)?;
-    if segment.is_empty() || segment.contains('/') {
-        return None;
-    }
-    decode_segment(segment).filter(|id| !id.is_empty())
+    GetDsrEndpoint::INFO.match_path(path)?.pop()
 }
 
 impl Endpoint for GetDsrEndpoint {
     /// The request id.
     type Input = String;
     type Output = DsrStatus;
-    const NAME: &'static str = "get_dsr";
-    const METHOD: Method = Method::GET;
-    /// The prefix; the percent-encoded id follows.
-    const PATH: &'static str = "/v1/data-subject-request/";
-    const IDEMPOTENCY: Idempotency = Idempotency::Idempotent;
+    const INFO: EndpointInfo = EndpointInfo {
+        name: "get_dsr",
+        method: Method::GET,
+        path: "/v1/data-subject-request/{id}",
+        idempotency: Idempotency::Idempotent,
+        scope: Scope::ViewRequests,
+        body: BodyKind::Empty,
+        summary: "The state of a DSR.",
+    };
 
     fn build_request(config: &Config, id: &String) -> Result<Request<Bytes>, Error> {
         if id.is_empty() {
@@ -56,7 +47,7 @@ impl Endpoint for GetDsrEndpoint {
         }
         let mut request = request_head(
             config,
-            Self::METHOD,
+            Method::GET,
             RequestPath::Owned(path(id)),
             None,
             Bytes::new(),
@@ -68,17 +59,18 @@ impl Endpoint for GetDsrEndpoint {
     }
 
     fn parse_response<B: AsRef<[u8]>>(response: Response<B>) -> Result<DsrStatus, Error> {
-        let (parts, body) = success(Self::NAME, response)?;
-        decode_json(Self::NAME, &parts, body.as_ref())
+        let (parts, body) = success(Self::INFO.name, response)?;
+        decode_json(Self::INFO.name, &parts, body.as_ref())
     }
 
-    fn parse_request<B: AsRef<[u8]>>(request: Request<B>) -> Result<Incoming<String>, ServerError> {
-        let (parts, _) = request.into_parts();
-        incoming::<Self, _>(&parts, || {
-            id_from_path(parts.uri.path()).ok_or_else(|| ServerError::NotFound {
-                what: format!("no endpoint at {}", parts.uri.path()),
+    fn read_input(request: &Received<'_>) -> Result<String, ServerError> {
+        request
+            .params
+            .first()
+            .cloned()
+            .ok_or_else(|| ServerError::NotFound {
+                what: "no request id in the path".into(),
             })
-        })
     }
 
     fn build_response(output: &DsrStatus) -> Response<Bytes> {
@@ -97,19 +89,10 @@ mod tests {
             "/v1/data-subject-request/da13d328-3f9d"
         );
         assert_eq!(
-            path("a/b c?d#é"),
-            "/v1/data-subject-request/a%2Fb%20c%3Fd%23%C3%A9"
-        );
-        assert_eq!(
             id_from_path(&path("a/b c?d#é")).as_deref(),
             Some("a/b c?d#é")
         );
         assert_eq!(id_from_path("/v1/data-subject-request/a/b"), None);
-        assert_eq!(
-            id_from_path("/v1/data-subject-request/%FF"),
-            None,
-            "not UTF-8"
-        );
     }
 
     #[test]

@@ -6,5 +6,6 @@ use super::report_endpoint;
 
 report_endpoint! {
     /// `PUT /v1/data-silo`: the outcome of an ERASURE (or any) job. `{}` means erased, done.
-    ReportErasureEndpoint, ErasureReport, PUT, "/v1/data-silo", "report_erasure"
+    ReportErasureEndpoint, ErasureReport, PUT, "/v1/data-silo", "report_erasure",
+    "A data silo reports the outcome of a job: erased (`{}`), skipped, waiting or failed."
 }

@@ -4,12 +4,13 @@ use bytes::Bytes;
 use http::header::{ACCEPT, CONTENT_TYPE};
 use http::{HeaderValue, Method, Request, Response};
 
-use super::{Endpoint, incoming, request_head, success};
+use super::{BodyKind, Endpoint, EndpointInfo, Received, Scope};
+use crate::codec::{request_head, success};
 use crate::config::{Config, RequestPath};
 use crate::error::{DecodeError, Error};
 use crate::headers::TEXT_PLAIN;
 use crate::retry::Idempotency;
-use crate::server::{Incoming, ServerError};
+use crate::server::ServerError;
 
 /// `GET /public-keys/sombra-general-signing-key`: answers `text/plain`, a PEM
 /// `PUBLIC KEY` (SPKI) of a P-384 key. It may be cached for an hour.
@@ -43,16 +44,21 @@ impl SigningKeyPem {
 impl Endpoint for SigningKeyEndpoint {
     type Input = ();
     type Output = SigningKeyPem;
-    const NAME: &'static str = "signing_key";
-    const METHOD: Method = Method::GET;
-    const PATH: &'static str = "/public-keys/sombra-general-signing-key";
-    const IDEMPOTENCY: Idempotency = Idempotency::Idempotent;
+    const INFO: EndpointInfo = EndpointInfo {
+        name: "signing_key",
+        method: Method::GET,
+        path: "/public-keys/sombra-general-signing-key",
+        idempotency: Idempotency::Idempotent,
+        scope: Scope::Authenticated,
+        body: BodyKind::Empty,
+        summary: "The PEM public key that signs webhook tokens (`x-sombra-token`).",
+    };
 
     fn build_request(config: &Config, _: &()) -> Result<Request<Bytes>, Error> {
         let mut request = request_head(
             config,
-            Self::METHOD,
-            RequestPath::Static(Self::PATH),
+            Method::GET,
+            RequestPath::Static(Self::INFO.path),
             None,
             Bytes::new(),
         )?;
@@ -63,12 +69,12 @@ impl Endpoint for SigningKeyEndpoint {
     }
 
     fn parse_response<B: AsRef<[u8]>>(response: Response<B>) -> Result<SigningKeyPem, Error> {
-        let (parts, body) = success(Self::NAME, response)?;
+        let (parts, body) = success(Self::INFO.name, response)?;
         let body = body.as_ref();
         let text = std::str::from_utf8(body).map_err(|e| e.to_string());
         text.and_then(SigningKeyPem::parse).map_err(|reason| {
             Error::Decode(Box::new(DecodeError {
-                endpoint: Self::NAME,
+                endpoint: Self::INFO.name,
                 status: parts.status,
                 path: ".".into(),
                 reason,
@@ -78,9 +84,8 @@ impl Endpoint for SigningKeyEndpoint {
         })
     }
 
-    fn parse_request<B: AsRef<[u8]>>(request: Request<B>) -> Result<Incoming<()>, ServerError> {
-        let (parts, _) = request.into_parts();
-        incoming::<Self, _>(&parts, || Ok(()))
+    fn read_input(_: &Received<'_>) -> Result<(), ServerError> {
+        Ok(())
     }
 
     fn build_response(output: &SigningKeyPem) -> Response<Bytes> {

@@ -4,13 +4,12 @@ use bytes::Bytes;
 use http::{Method, Request, Response, StatusCode};
 use transcend_types::{SubmitDsr, SubmitDsrResponse};
 
-use super::{
-    Endpoint, decode_json, decode_json_request, incoming, json_request, json_response, success,
-};
+use super::{BodyKind, Endpoint, EndpointInfo, Received, Scope};
+use crate::codec::{decode_json, decode_json_request, json_request, json_response, success};
 use crate::config::{Config, RequestPath};
 use crate::error::Error;
 use crate::retry::Idempotency;
-use crate::server::{Incoming, ServerError};
+use crate::server::ServerError;
 
 /// `POST /v1/data-subject-request`. Needs the scope "Submit New Data Subject Request".
 ///
@@ -22,25 +21,34 @@ pub struct SubmitDsrEndpoint;
 impl Endpoint for SubmitDsrEndpoint {
     type Input = SubmitDsr;
     type Output = SubmitDsrResponse;
-    const NAME: &'static str = "submit_dsr";
-    const METHOD: Method = Method::POST;
-    const PATH: &'static str = "/v1/data-subject-request";
-    const IDEMPOTENCY: Idempotency = Idempotency::NotIdempotent;
+    const INFO: EndpointInfo = EndpointInfo {
+        name: "submit_dsr",
+        method: Method::POST,
+        path: "/v1/data-subject-request",
+        idempotency: Idempotency::NotIdempotent,
+        scope: Scope::SubmitRequests,
+        body: BodyKind::Json,
+        summary: "Submits a DSR on behalf of a person.",
+    };
 
     fn build_request(config: &Config, input: &SubmitDsr) -> Result<Request<Bytes>, Error> {
-        json_request::<Self, _>(config, RequestPath::Static(Self::PATH), None, input)
+        json_request(
+            Self::INFO.name,
+            config,
+            Method::POST,
+            RequestPath::Static(Self::INFO.path),
+            None,
+            input,
+        )
     }
 
     fn parse_response<B: AsRef<[u8]>>(response: Response<B>) -> Result<SubmitDsrResponse, Error> {
-        let (parts, body) = success(Self::NAME, response)?;
-        decode_json(Self::NAME, &parts, body.as_ref())
+        let (parts, body) = success(Self::INFO.name, response)?;
+        decode_json(Self::INFO.name, &parts, body.as_ref())
     }
 
-    fn parse_request<B: AsRef<[u8]>>(
-        request: Request<B>,
-    ) -> Result<Incoming<SubmitDsr>, ServerError> {
-        let (parts, body) = request.into_parts();
-        incoming::<Self, _>(&parts, || decode_json_request(body.as_ref()))
+    fn read_input(request: &Received<'_>) -> Result<SubmitDsr, ServerError> {
+        decode_json_request(request.body)
     }
 
     fn build_response(output: &SubmitDsrResponse) -> Response<Bytes> {

@@ -7,10 +7,13 @@
 
 use bytes::Bytes;
 use http::header::{CONTENT_LENGTH, CONTENT_TYPE};
-use http::{HeaderMap, HeaderName, HeaderValue, Method, Request, Response};
+use http::{HeaderValue, Method, Request, Response};
 use transcend_types::{DatapointUpload, Validate};
 
-use super::{Accepted, Report, accepted_response, parse_accepted, request_head, required_nonce};
+use super::{Accepted, BodyKind, Endpoint, EndpointInfo, Received, Report, Scope};
+use crate::codec::{
+    accepted_response, ascii_header, header_text, request_head, required_nonce, success,
+};
 use crate::config::{Config, RequestPath};
 use crate::error::Error;
 use crate::headers::{
@@ -18,21 +21,73 @@ use crate::headers::{
     X_TRANSCEND_REMOTE_ID, X_TRANSCEND_SKIP_STATUS_UPDATE,
 };
 use crate::retry::Idempotency;
-use crate::server::{Credentials, Incoming, ServerError};
+use crate::server::{Incoming, ServerError};
 
-/// The endpoint's name in errors and traces.
-pub const NAME: &str = "upload_datapoint";
-/// The HTTP method.
-pub const METHOD: Method = Method::POST;
-/// The path.
-pub const PATH: &str = "/v1/datapoint";
-/// Sending the same file again replaces it; whether it *can* be sent again depends on
-/// whether its body can be reopened.
-pub const IDEMPOTENCY: Idempotency = Idempotency::Idempotent;
+/// `POST /v1/datapoint`: one file for one datapoint, the body streamed.
+///
+/// [`Endpoint::build_request`] builds the head with an empty body;
+/// [`build_streamed_request`] puts the caller's body in. Header values are ASCII on the
+/// wire: a datapoint name, remote id or profile id with other characters is refused
+/// before anything is sent (percent-encode it yourself if the receiving side expects
+/// that).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct UploadDatapointEndpoint;
 
-/// Client side: the request for one file. `content_length` is sent when known;
-/// otherwise the transport decides (chunked transfer for HTTP/1.1).
-pub fn build_request<B>(
+impl Endpoint for UploadDatapointEndpoint {
+    type Input = Report<DatapointUpload>;
+    type Output = Accepted;
+    /// Sending the same file again replaces it; whether it *can* be sent again depends
+    /// on whether its body can be reopened.
+    const INFO: EndpointInfo = EndpointInfo {
+        name: "upload_datapoint",
+        method: Method::POST,
+        path: "/v1/datapoint",
+        idempotency: Idempotency::Idempotent,
+        scope: Scope::DataSilo,
+        body: BodyKind::Stream,
+        summary: "A data silo uploads one file (any bytes, streamed) to one datapoint of an ACCESS job.",
+    };
+
+    fn build_request(config: &Config, report: &Self::Input) -> Result<Request<Bytes>, Error> {
+        build_streamed_request(config, report, Bytes::new(), None)
+    }
+
+    fn parse_response<B: AsRef<[u8]>>(response: Response<B>) -> Result<Accepted, Error> {
+        success(Self::INFO.name, response).map(|_| Accepted)
+    }
+
+    fn read_input(request: &Received<'_>) -> Result<Self::Input, ServerError> {
+        let headers = &request.head.headers;
+        let nonce = required_nonce(headers)?;
+        let datapoint_name =
+            header_text(headers, &X_TRANSCEND_DATAPOINT_NAME)?.ok_or_else(|| {
+                ServerError::BadRequest {
+                    message: "missing header x-transcend-datapoint-name".into(),
+                }
+            })?;
+        let mut upload = DatapointUpload::new(datapoint_name);
+        upload.remote_id = header_text(headers, &X_TRANSCEND_REMOTE_ID)?;
+        upload.profile_id = header_text(headers, &X_TRANSCEND_PROFILE_ID)?;
+        upload.skip_status_update = headers
+            .get(X_TRANSCEND_SKIP_STATUS_UPDATE)
+            .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"true"));
+        upload.validate().map_err(|e| ServerError::BadRequest {
+            message: e.to_string(),
+        })?;
+        Ok(Report {
+            nonce,
+            body: upload,
+        })
+    }
+
+    fn build_response(_: &Accepted) -> Response<Bytes> {
+        accepted_response()
+    }
+}
+
+/// Client side: the request for one file with the caller's body. `content_length` is
+/// sent when known; otherwise the transport decides (chunked transfer for HTTP/1.1).
+pub fn build_streamed_request<B>(
     config: &Config,
     report: &Report<DatapointUpload>,
     body: B,
@@ -40,24 +95,24 @@ pub fn build_request<B>(
 ) -> Result<Request<B>, Error> {
     let upload = &report.body;
     upload.validate().map_err(|source| Error::Invalid {
-        endpoint: NAME,
+        endpoint: UploadDatapointEndpoint::INFO.name,
         source,
     })?;
-    let datapoint_name = text_header("x-transcend-datapoint-name", &upload.datapoint_name)?;
+    let datapoint_name = ascii_header("x-transcend-datapoint-name", &upload.datapoint_name)?;
     let remote_id = upload
         .remote_id
         .as_deref()
-        .map(|v| text_header("x-transcend-remote-id", v))
+        .map(|v| ascii_header("x-transcend-remote-id", v))
         .transpose()?;
     let profile_id = upload
         .profile_id
         .as_deref()
-        .map(|v| text_header("x-transcend-profile-id", v))
+        .map(|v| ascii_header("x-transcend-profile-id", v))
         .transpose()?;
     let mut request = request_head(
         config,
-        METHOD,
-        RequestPath::Static(PATH),
+        Method::POST,
+        RequestPath::Static(UploadDatapointEndpoint::INFO.path),
         Some(&report.nonce),
         body,
     )?;
@@ -85,76 +140,14 @@ pub fn build_request<B>(
     Ok(request)
 }
 
-/// UTF-8 text as a header value (non-ASCII bytes travel as they are).
-fn text_header(what: &'static str, text: &str) -> Result<HeaderValue, Error> {
-    HeaderValue::from_bytes(text.as_bytes())
-        .map_err(|_| Error::invalid_config(what, text, "text without control characters"))
-}
-
-/// Client side: any success is [`Accepted`].
-pub fn parse_response<B: AsRef<[u8]>>(response: Response<B>) -> Result<Accepted, Error> {
-    parse_accepted(NAME, response)
-}
-
-/// Server side: reads the head of an upload (method, credentials, nonce, datapoint
-/// headers); the body is not touched.
-pub fn parse_request_head(
-    parts: &http::request::Parts,
-) -> Result<Incoming<Report<DatapointUpload>>, ServerError> {
-    if parts.method != METHOD {
-        return Err(ServerError::MethodNotAllowed {
-            method: parts.method.clone(),
-            allowed: vec![METHOD],
-        });
-    }
-    let headers = &parts.headers;
-    let nonce = required_nonce(headers)?;
-    let datapoint_name =
-        text(headers, &X_TRANSCEND_DATAPOINT_NAME)?.ok_or_else(|| ServerError::BadRequest {
-            message: "missing header x-transcend-datapoint-name".into(),
-        })?;
-    let mut upload = DatapointUpload::new(datapoint_name);
-    upload.remote_id = text(headers, &X_TRANSCEND_REMOTE_ID)?;
-    upload.profile_id = text(headers, &X_TRANSCEND_PROFILE_ID)?;
-    upload.skip_status_update = headers
-        .get(X_TRANSCEND_SKIP_STATUS_UPDATE)
-        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"true"));
-    upload.validate().map_err(|e| ServerError::BadRequest {
-        message: e.to_string(),
-    })?;
-    Ok(Incoming {
-        credentials: Credentials::from_headers(headers),
-        input: Report {
-            nonce,
-            body: upload,
-        },
-    })
-}
-
-/// Server side: reads the head and hands back the body untouched.
-pub fn parse_request<B>(
+/// Server side, in one step: reads the head (route, credentials, nonce, datapoint
+/// headers) and hands back the body untouched.
+pub fn parse_streamed_request<B>(
     request: Request<B>,
 ) -> Result<(Incoming<Report<DatapointUpload>>, B), ServerError> {
-    let (parts, body) = request.into_parts();
-    Ok((parse_request_head(&parts)?, body))
-}
-
-fn text(headers: &HeaderMap, name: &HeaderName) -> Result<Option<String>, ServerError> {
-    headers
-        .get(name)
-        .map(|value| {
-            std::str::from_utf8(value.as_bytes())
-                .map(str::to_owned)
-                .map_err(|_| ServerError::BadRequest {
-                    message: format!("header {name} is not UTF-8"),
-                })
-        })
-        .transpose()
-}
-
-/// Server side: the success answer.
-pub fn build_response() -> Response<Bytes> {
-    accepted_response()
+    let (head, body) = request.into_parts();
+    let incoming = UploadDatapointEndpoint::parse_request(Request::from_parts(head, Bytes::new()))?;
+    Ok((incoming, body))
 }
 
 #[cfg(test)]
@@ -165,28 +158,38 @@ mod tests {
     fn the_body_is_the_callers_own_type() {
         struct Unbufferable;
         let report = Report::new("nonce", DatapointUpload::new("files"));
-        let request = build_request(&Config::new("k"), &report, Unbufferable, None).unwrap();
+        let request =
+            build_streamed_request(&Config::new("k"), &report, Unbufferable, None).unwrap();
         assert!(request.headers().get(CONTENT_LENGTH).is_none());
         let _: &Unbufferable = request.body();
     }
 
     #[test]
     fn missing_headers_are_named() {
-        let request = Request::post(PATH)
+        let request = Request::post("/v1/datapoint")
             .header("x-transcend-nonce", "n")
             .body(())
             .unwrap();
-        let error = parse_request(request).unwrap_err();
+        let error = parse_streamed_request(request).unwrap_err();
         assert_eq!(
             error.to_string(),
             "Client error: missing header x-transcend-datapoint-name"
         );
-        let request = Request::post(PATH).body(()).unwrap();
+        let request = Request::post("/v1/datapoint").body(()).unwrap();
         assert!(
-            parse_request(request)
+            parse_streamed_request(request)
                 .unwrap_err()
                 .to_string()
                 .contains("x-transcend-nonce")
         );
+    }
+
+    #[test]
+    fn non_ascii_header_values_are_refused_by_name() {
+        let report = Report::new("n", DatapointUpload::new("files").remote_id("photo-é.jpg"));
+        let error = build_streamed_request(&Config::new("k"), &report, (), None).unwrap_err();
+        let message = error.to_string();
+        assert!(message.contains("x-transcend-remote-id"), "{message}");
+        assert!(message.contains("ASCII"), "{message}");
     }
 }

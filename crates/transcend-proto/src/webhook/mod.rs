@@ -117,7 +117,7 @@ pub fn build_webhook(
         .header(CONTENT_TYPE, HeaderValue::from_static(APPLICATION_JSON))
         .header(CONTENT_LENGTH, body.len())
         .header(USER_AGENT, HeaderValue::from_static(DEFAULT_USER_AGENT))
-        .header(X_TRANSCEND_NONCE, crate::endpoint::nonce_header(nonce)?)
+        .header(X_TRANSCEND_NONCE, crate::codec::nonce_header(nonce)?)
         .header(X_SOMBRA_TOKEN, token_value)
         .body(Bytes::from(body))
         .map_err(|e| Error::invalid_config("webhook request", &e.to_string(), "a valid request"))
@@ -144,7 +144,7 @@ impl JobAnswer {
     /// The response to send back.
     pub fn to_response(&self) -> Response<Bytes> {
         match self {
-            Self::Accepted => crate::endpoint::accepted_response(),
+            Self::Accepted => crate::codec::accepted_response(),
             Self::NotFound => {
                 let mut response = Response::new(Bytes::new());
                 *response.status_mut() = StatusCode::NO_CONTENT;
@@ -161,7 +161,7 @@ impl JobAnswer {
                         .clone()
                         .unwrap_or_else(|| "the data silo failed".into()),
                 );
-                crate::endpoint::json_response(status, &body)
+                crate::codec::json_response(status, &body)
             }
         }
     }

@@ -1,0 +1,56 @@
+//! One HTTP request to the emulator: injected faults first, then the inspection API or
+//! the Sombra API (through the endpoint table's dispatch).
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http::{Request, Response, StatusCode};
+use http_body_util::Full;
+use hyper::body::Incoming;
+use transcend_proto::dispatch;
+use transcend_proto::server::ServerError;
+
+use crate::api::Api;
+use crate::inspect::{inspect, is_inspection};
+use crate::limits::Fault;
+
+/// The connection is to be closed without an answer (an injected fault).
+#[derive(Debug, thiserror::Error)]
+#[error("connection dropped by fault injection")]
+pub(crate) struct Dropped;
+
+pub(crate) async fn handle(
+    api: Api,
+    request: Request<Incoming>,
+) -> Result<Response<Full<Bytes>>, Dropped> {
+    let shared = Arc::clone(&api.0);
+    if is_inspection(request.uri().path()) {
+        let path = request.uri().path().to_owned();
+        return Ok(
+            inspect(&shared, &request, &path).unwrap_or_else(|e| e.to_response().map(Full::new))
+        );
+    }
+    if let Some(faults) = &shared.faults {
+        let latency = faults.lock().map(|f| f.latency()).unwrap_or_default();
+        if !latency.is_zero() {
+            tokio::time::sleep(latency).await;
+        }
+        let fault = faults.lock().map(|mut f| f.next()).unwrap_or(Fault::None);
+        match fault {
+            Fault::None => {}
+            Fault::Error500 => return Ok(unavailable(StatusCode::INTERNAL_SERVER_ERROR)),
+            Fault::Error502 => return Ok(unavailable(StatusCode::BAD_GATEWAY)),
+            Fault::Drop => return Err(Dropped),
+        }
+    }
+    Ok(dispatch(&api, request).await.map(Full::new))
+}
+
+fn unavailable(status: StatusCode) -> Response<Full<Bytes>> {
+    ServerError::Unavailable {
+        status,
+        message: "injected fault".into(),
+    }
+    .to_response()
+    .map(Full::new)
+}

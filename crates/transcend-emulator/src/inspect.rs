@@ -1,0 +1,67 @@
+//! The inspection API: `GET /emulator/v1/requests[/{id}]`, everything that happened to
+//! each request, for a key with the `view` scope.
+
+use bytes::Bytes;
+use http::{Method, Request, Response};
+use http_body_util::Full;
+use transcend_proto::server::{Credentials, ServerError};
+
+use crate::auth::{authenticate, require};
+use crate::config::Scope;
+use crate::files::internal;
+use crate::state::Shared;
+
+/// An id as an error quotes it: at most 128 characters.
+fn cut(id: &str) -> String {
+    id.chars().take(128).collect()
+}
+
+/// The prefix of the inspection API.
+pub const INSPECTION_PREFIX: &str = "/emulator/v1/requests";
+
+/// Whether `path` is the inspection API's.
+pub(crate) fn is_inspection(path: &str) -> bool {
+    path.strip_prefix(INSPECTION_PREFIX)
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+}
+
+/// `GET /emulator/v1/requests[/{id}]`, with a key that may view.
+pub(crate) fn inspect<B>(
+    shared: &Shared,
+    request: &Request<B>,
+    path: &str,
+) -> Result<Response<Full<Bytes>>, ServerError> {
+    if request.method() != Method::GET {
+        return Err(ServerError::MethodNotAllowed {
+            method: request.method().clone(),
+            allowed: vec![Method::GET],
+        });
+    }
+    let key = authenticate(shared, &Credentials::from_headers(request.headers()))?;
+    require(&key, Scope::View)?;
+    let body = match path
+        .strip_prefix(INSPECTION_PREFIX)
+        .and_then(|rest| rest.strip_prefix('/'))
+    {
+        None | Some("") => serde_json::to_vec(&shared.store.list()),
+        Some(segment) => {
+            let id = percent_encoding::percent_decode_str(segment)
+                .decode_utf8()
+                .map_err(|_| ServerError::NotFound {
+                    what: "no request with that id (not UTF-8)".into(),
+                })?;
+            let view = shared
+                .store
+                .view(&id)
+                .ok_or_else(|| ServerError::NotFound {
+                    what: format!("no request with id {}", cut(&id)),
+                })?;
+            serde_json::to_vec(&view)
+        }
+    }
+    .map_err(|_| internal("inspection"))?;
+    Ok(Response::builder()
+        .header(http::header::CONTENT_TYPE, "application/json")
+        .body(Full::new(Bytes::from(body)))
+        .unwrap_or_else(|_| Response::new(Full::new(Bytes::new()))))
+}

@@ -1,0 +1,355 @@
+//! The endpoint table: every endpoint of the API, once.
+//!
+//! Each row names a [`Route`] variant, the [`Service`] method that serves it, the type
+//! that implements [`Endpoint`] in its own module (method, path template, retry class,
+//! scope, body kind and both sides of the mapping), and whether its request body is
+//! read whole (`buffered`) or handed over as a stream (`streamed`). The route enum,
+//! routing, the service trait and [`dispatch`] are generated from it; so are the
+//! clients' retry classes and the servers' scope checks, through
+//! [`Route::info`]. Adding a row makes every `match` on [`Route`] and every `impl
+//! Service` fail to compile until it handles the new endpoint.
+
+use std::future::Future;
+
+use bytes::{Buf, BufMut, Bytes, BytesMut};
+use http::header::CONTENT_LENGTH;
+use http::{HeaderMap, Method, Request, Response};
+use http_body::Body;
+use http_body_util::BodyExt;
+
+use crate::endpoint::{
+    BodyKind, Endpoint, EndpointInfo, PathParams, Received, get_dsr, report_erasure, signing_key,
+    submit_dsr, upload_access, upload_datapoint, upload_datapoint_chunked,
+};
+use crate::server::{Credentials, DEFAULT_BODY_LIMIT, ServerError};
+
+/// Generates [`Route`], [`Service`] and the dispatching `call` from the rows below.
+macro_rules! endpoint_table {
+    ($( $(#[doc = $doc:literal])* $variant:ident => $method:ident: $ty:path, $kind:ident; )*) => {
+        /// Which endpoint a request is for: one variant per row of the endpoint table.
+        /// Exhaustive on purpose: a server that matches on it must handle every
+        /// endpoint.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum Route {
+            $( $(#[doc = $doc])* $variant, )*
+        }
+
+        impl Route {
+            /// Every endpoint, in table order.
+            pub const ALL: &'static [Route] = &[$(Route::$variant),*];
+
+            /// What the table says about the endpoint.
+            pub fn info(self) -> &'static EndpointInfo {
+                match self {
+                    $( Route::$variant => {
+                        const INFO: &EndpointInfo = &<$ty as Endpoint>::INFO;
+                        INFO
+                    } )*
+                }
+            }
+
+            /// Whether the table hands this endpoint's body over as a stream.
+            pub fn is_streamed(self) -> bool {
+                match self {
+                    $( Route::$variant => endpoint_table!(@streamed $kind), )*
+                }
+            }
+        }
+
+        /// A server of the API: one method per endpoint of the table, each given the
+        /// authorized caller and the endpoint's input, read and validated, and returning
+        /// its output or the error to answer with. [`dispatch`] does the rest.
+        ///
+        /// `B` is the request body type of the server's HTTP library; only streamed
+        /// endpoints see it.
+        pub trait Service<B>: Send + Sync {
+            /// Who is calling, as the service knows it (an API key's configuration, a
+            /// tenant), from [`authorize`](Self::authorize).
+            type Caller: Send;
+
+            /// Checks the credentials for `route` (its [`Scope`](crate::endpoint::Scope)
+            /// is `route.info().scope`), before the body is read. Rate limits belong
+            /// here too.
+            fn authorize(
+                &self,
+                route: Route,
+                credentials: Credentials,
+            ) -> impl Future<Output = Result<Self::Caller, ServerError>> + Send;
+
+            /// The largest JSON body read (a larger one is answered 413).
+            fn body_limit(&self) -> u64 {
+                DEFAULT_BODY_LIMIT
+            }
+
+            $( endpoint_table!{ @method $kind, $(#[doc = $doc])* $method, $ty } )*
+        }
+
+        async fn call<S, B>(
+            service: &S,
+            routed: Routed,
+            head: http::request::Parts,
+            body: B,
+        ) -> Result<Response<Bytes>, ServerError>
+        where
+            S: Service<B>,
+            B: Body + Send,
+            B::Data: Send,
+            B::Error: std::fmt::Display,
+        {
+            let caller = service
+                .authorize(routed.route, Credentials::from_headers(&head.headers))
+                .await?;
+            let params = &routed.params;
+            match routed.route {
+                $( Route::$variant => endpoint_table!(@call $kind, service, caller, head, params, body, $method, $ty), )*
+            }
+        }
+    };
+
+    (@streamed buffered) => { false };
+    (@streamed streamed) => { true };
+
+    (@method buffered, $(#[doc = $doc:literal])* $method:ident, $ty:path) => {
+        $(#[doc = $doc])*
+        fn $method(
+            &self,
+            caller: Self::Caller,
+            input: <$ty as Endpoint>::Input,
+        ) -> impl Future<Output = Result<<$ty as Endpoint>::Output, ServerError>> + Send;
+    };
+    (@method streamed, $(#[doc = $doc:literal])* $method:ident, $ty:path) => {
+        $(#[doc = $doc])*
+        ///
+        /// The body is the server's own stream, unread: enforce your own size limit.
+        fn $method(
+            &self,
+            caller: Self::Caller,
+            input: <$ty as Endpoint>::Input,
+            body: B,
+        ) -> impl Future<Output = Result<<$ty as Endpoint>::Output, ServerError>> + Send;
+    };
+
+    (@call buffered, $service:ident, $caller:ident, $head:ident, $params:ident, $body:ident, $method:ident, $ty:path) => {{
+        let bytes = if <$ty as Endpoint>::INFO.body == BodyKind::Empty {
+            Bytes::new()
+        } else {
+            read_body($body, &$head.headers, $service.body_limit()).await?
+        };
+        let input = <$ty as Endpoint>::read_input(&Received::new(&$head, $params, &bytes))?;
+        let output = $service.$method($caller, input).await?;
+        Ok(<$ty as Endpoint>::build_response(&output))
+    }};
+    (@call streamed, $service:ident, $caller:ident, $head:ident, $params:ident, $body:ident, $method:ident, $ty:path) => {{
+        check_declared_length(&$head.headers, $service.body_limit())?;
+        let input = <$ty as Endpoint>::read_input(&Received::new(&$head, $params, &[]))?;
+        let output = $service.$method($caller, input, $body).await?;
+        Ok(<$ty as Endpoint>::build_response(&output))
+    }};
+}
+
+endpoint_table! {
+    /// Submit a DSR.
+    SubmitDsr => submit_dsr: submit_dsr::SubmitDsrEndpoint, buffered;
+    /// The state of a DSR.
+    GetDsr => get_dsr: get_dsr::GetDsrEndpoint, buffered;
+    /// JSON datapoints for an ACCESS job.
+    UploadAccess => upload_access: upload_access::UploadAccessEndpoint, buffered;
+    /// The outcome of an ERASURE (or any) job.
+    ReportErasure => report_erasure: report_erasure::ReportErasureEndpoint, buffered;
+    /// One file for one datapoint; the body is streamed.
+    UploadDatapoint => upload_datapoint: upload_datapoint::UploadDatapointEndpoint, streamed;
+    /// One page of JSON for one datapoint.
+    UploadDatapointChunked => upload_datapoint_chunked: upload_datapoint_chunked::UploadDatapointChunkedEndpoint, buffered;
+    /// The public key that signs webhook tokens.
+    SigningKey => signing_key: signing_key::SigningKeyEndpoint, buffered;
+}
+
+/// A request matched to an endpoint, with its path parameters decoded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Routed {
+    /// The endpoint.
+    pub route: Route,
+    /// The `{name}` segments of the path, decoded, in template order.
+    pub params: PathParams,
+}
+
+impl Route {
+    /// Routes a method and path (no query) through the table. Answers `404` for an
+    /// unknown path and `405` (with the methods the path takes) for a known path with
+    /// another method.
+    pub fn of(method: &Method, path: &str) -> Result<Routed, ServerError> {
+        let mut allowed = Vec::new();
+        for &route in Self::ALL {
+            let info = route.info();
+            if let Some(params) = info.match_path(path) {
+                if info.method == *method {
+                    return Ok(Routed { route, params });
+                }
+                allowed.push(info.method.clone());
+            }
+        }
+        Err(if allowed.is_empty() {
+            ServerError::NotFound {
+                what: format!("no endpoint at {}", crate::codec::quoted(path)),
+            }
+        } else {
+            ServerError::MethodNotAllowed {
+                method: method.clone(),
+                allowed,
+            }
+        })
+    }
+}
+
+/// Serves one request: routes it, asks `service` to authorize its credentials for the
+/// endpoint (before any body is read), reads the input once (a JSON body within
+/// [`Service::body_limit`], validated), calls the endpoint's method, and builds the
+/// response. Every failure becomes its [`ServerError`] response; nothing panics on
+/// what the request holds.
+pub async fn dispatch<S, B>(service: &S, request: Request<B>) -> Response<Bytes>
+where
+    S: Service<B>,
+    B: Body + Send,
+    B::Data: Send,
+    B::Error: std::fmt::Display,
+{
+    let (head, body) = request.into_parts();
+    let answered = match Route::of(&head.method, head.uri.path()) {
+        Ok(routed) => call(service, routed, head, body).await,
+        Err(error) => Err(error),
+    };
+    answered.unwrap_or_else(|error| error.to_response())
+}
+
+/// Refuses a body whose `Content-Length` is over `limit` before any of it is read.
+fn check_declared_length(headers: &HeaderMap, limit: u64) -> Result<(), ServerError> {
+    let declared = headers
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    match declared {
+        Some(length) if length > limit => Err(ServerError::PayloadTooLarge { limit }),
+        _ => Ok(()),
+    }
+}
+
+/// Reads a JSON body whole, refusing it as soon as it passes `limit` (by its declared
+/// length first, then by what arrives).
+async fn read_body<B>(body: B, headers: &HeaderMap, limit: u64) -> Result<Bytes, ServerError>
+where
+    B: Body,
+    B::Error: std::fmt::Display,
+{
+    check_declared_length(headers, limit)?;
+    let mut body = std::pin::pin!(body);
+    let mut first: Option<Bytes> = None;
+    let mut rest = BytesMut::new();
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|e| ServerError::BadRequest {
+            message: format!("body could not be read: {e}"),
+        })?;
+        let Ok(mut data) = frame.into_data() else {
+            continue;
+        };
+        let held = first.as_ref().map_or(0, Bytes::len) + rest.len();
+        if (held + data.remaining()) as u64 > limit {
+            return Err(ServerError::PayloadTooLarge { limit });
+        }
+        match first.take() {
+            None if rest.is_empty() => first = Some(data.copy_to_bytes(data.remaining())),
+            held => {
+                if let Some(held) = held {
+                    rest.put(held);
+                }
+                rest.put(data);
+            }
+        }
+    }
+    Ok(first.unwrap_or_else(|| rest.freeze()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http::StatusCode;
+
+    #[test]
+    fn every_endpoint_routes() {
+        let cases = [
+            (Method::POST, "/v1/data-subject-request", Route::SubmitDsr),
+            (
+                Method::GET,
+                "/v1/data-subject-request/abc%20def",
+                Route::GetDsr,
+            ),
+            (Method::POST, "/v1/data-silo", Route::UploadAccess),
+            (Method::PUT, "/v1/data-silo", Route::ReportErasure),
+            (Method::POST, "/v1/datapoint", Route::UploadDatapoint),
+            (
+                Method::POST,
+                "/v1/datapoint-chunked",
+                Route::UploadDatapointChunked,
+            ),
+            (
+                Method::GET,
+                "/public-keys/sombra-general-signing-key",
+                Route::SigningKey,
+            ),
+        ];
+        for (method, path, route) in cases {
+            assert_eq!(
+                Route::of(&method, path).map(|r| r.route),
+                Ok(route),
+                "{method} {path}"
+            );
+        }
+    }
+
+    #[test]
+    fn unknown_paths_are_404_and_wrong_methods_405_with_allow() {
+        assert_eq!(
+            Route::of(&Method::GET, "/v2/nothing").unwrap_err().status(),
+            StatusCode::NOT_FOUND
+        );
+        assert_eq!(
+            Route::of(&Method::GET, "/v1/data-subject-request/")
+                .unwrap_err()
+                .status(),
+            StatusCode::NOT_FOUND
+        );
+        let error = Route::of(&Method::DELETE, "/v1/data-silo").unwrap_err();
+        let response = error.to_response();
+        assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED);
+        assert_eq!(response.headers()[http::header::ALLOW], "POST, PUT");
+    }
+
+    #[test]
+    fn path_parameters_come_back_decoded() {
+        let routed = Route::of(&Method::GET, "/v1/data-subject-request/abc%20def").unwrap();
+        assert_eq!(routed.params, vec!["abc def".to_owned()]);
+    }
+
+    #[test]
+    fn the_table_is_consistent() {
+        let mut seen = std::collections::HashSet::new();
+        for &route in Route::ALL {
+            let info = route.info();
+            assert_eq!(
+                route.is_streamed(),
+                info.body == BodyKind::Stream,
+                "{}: the row's body kind and the endpoint's disagree",
+                info.name
+            );
+            assert!(
+                seen.insert((info.method.clone(), info.path)),
+                "{} twice",
+                info.name
+            );
+            assert!(info.path.starts_with('/'), "{}", info.name);
+            let example: Vec<&str> = info.path.matches('{').map(|_| "x").collect();
+            let routed = Route::of(&info.method, &info.path_with(&example)).unwrap();
+            assert_eq!(routed.route, route, "{} routes to itself", info.name);
+        }
+    }
+}
