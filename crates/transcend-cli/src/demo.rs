@@ -335,7 +335,7 @@ pub async fn run() -> Result<Report, String> {
         Check {
             name: "the emulator holds the JSON datapoints the silo sent".into(),
             ok: received_profile.is_some_and(|p| {
-                p.profile_id == PERSON
+                p.profile_id.as_deref() == Some(PERSON)
                     && p.profile_data.get("profile")
                         == Some(&json!({"name": "Ada Lovelace", "email": PERSON}))
                     && p.profile_data.get("orders")

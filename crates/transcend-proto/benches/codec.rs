@@ -70,7 +70,7 @@ fn full_submission() -> SubmitDsr {
         .region(Region::subdivision(
             CountrySubdivision::parse("US-CA").unwrap(),
         ))
-        .restart_request("e096a801-75bd-4296-ae6a-7c2553510500")
+        .request_id("e096a801-75bd-4296-ae6a-7c2553510500")
         .created_at(Timestamp::parse("2022-03-30T04:56:00.143Z").unwrap())
         .email_receipt_template_id("9a558f86-51d4-4237-8c2d-494551991989")
         .skip_enrichment_checks(["b57972ed-736e-4141-8fdb-f5374a651aed"])

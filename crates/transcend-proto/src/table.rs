@@ -28,7 +28,15 @@ macro_rules! endpoint_table {
     ($( $(#[doc = $doc:literal])* $variant:ident => $method:ident: $ty:path, $kind:ident; )*) => {
         /// Which endpoint a request is for: one variant per row of the endpoint table.
         /// Exhaustive on purpose: a server that matches on it must handle every
-        /// endpoint.
+        /// endpoint, so an endpoint added to the table is a compile error until it is.
+        ///
+        /// ```compile_fail
+        /// fn name(route: transcend_proto::Route) -> &'static str {
+        ///     match route {
+        ///         transcend_proto::Route::SubmitDsr => "submit",
+        ///     }
+        /// }
+        /// ```
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
         pub enum Route {
             $( $(#[doc = $doc])* $variant, )*

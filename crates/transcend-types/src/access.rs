@@ -35,17 +35,28 @@ pub struct AccessUpload {
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct AccessProfile {
-    /// The profile's identifier in the silo.
-    pub profile_id: String,
+    /// The profile's identifier in the silo. Optional: the reference page's own examples
+    /// send profiles without one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1))]
+    pub profile_id: Option<String>,
     /// Datapoint key to its data (any JSON).
     pub profile_data: serde_json::Map<String, serde_json::Value>,
 }
 
 impl AccessProfile {
-    /// A profile with no datapoints yet.
+    /// A profile with this identifier and no datapoints yet.
     pub fn new(profile_id: impl Into<String>) -> Self {
         Self {
-            profile_id: profile_id.into(),
+            profile_id: Some(profile_id.into()),
+            profile_data: serde_json::Map::new(),
+        }
+    }
+
+    /// A profile without an identifier (`profileId` left out) and no datapoints yet.
+    pub fn unnamed() -> Self {
+        Self {
+            profile_id: None,
             profile_data: serde_json::Map::new(),
         }
     }
@@ -87,7 +98,9 @@ impl Validate for AccessUpload {
     fn validate(&self) -> Result<(), ValidationError> {
         let mut checker = Checker::default();
         for (i, profile) in self.profiles.iter().flatten().enumerate() {
-            checker.non_empty(|| format!("profiles[{i}].profileId"), &profile.profile_id);
+            if let Some(id) = &profile.profile_id {
+                checker.non_empty(|| format!("profiles[{i}].profileId"), id);
+            }
         }
         if let Some(status) = &self.status {
             checker.known(
@@ -110,6 +123,18 @@ mod tests {
         assert_eq!(
             serde_json::to_string(&AccessUpload::not_found()).unwrap(),
             r#"{"status":"READY"}"#
+        );
+    }
+
+    #[test]
+    fn a_profile_may_have_no_id() {
+        let upload: AccessUpload =
+            serde_json::from_str(r#"{"profiles":[{"profileData":{"name":"Ben"}}]}"#).unwrap();
+        assert_eq!(upload.profiles.as_ref().unwrap()[0].profile_id, None);
+        upload.validate().unwrap();
+        assert_eq!(
+            serde_json::to_string(&upload).unwrap(),
+            r#"{"profiles":[{"profileData":{"name":"Ben"}}]}"#
         );
     }
 

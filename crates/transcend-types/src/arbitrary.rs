@@ -243,6 +243,7 @@ pub fn submit_dsr(valid_only: bool) -> BoxedStrategy<SubmitDsr> {
                 skip_enrichment_checks: checks,
                 request_id,
                 completed_request_status: completed,
+                allow_unlisted_values: false,
             }
         })
         .boxed()
@@ -294,12 +295,13 @@ pub fn submit_dsr_response() -> BoxedStrategy<SubmitDsrResponse> {
 
 /// Access uploads.
 pub fn access_upload(valid_only: bool) -> BoxedStrategy<AccessUpload> {
-    let profile = (text(), btree_map(text(), json_value(), 0..4)).prop_map(|(profile_id, data)| {
-        AccessProfile {
-            profile_id,
-            profile_data: data.into_iter().collect(),
-        }
-    });
+    let profile =
+        (maybe(text()), btree_map(text(), json_value(), 0..4)).prop_map(|(profile_id, data)| {
+            AccessProfile {
+                profile_id,
+                profile_data: data.into_iter().collect(),
+            }
+        });
     (maybe(vec(profile, 0..3)), maybe(access_status(valid_only)))
         .prop_map(|(profiles, status)| AccessUpload { profiles, status })
         .boxed()

@@ -116,6 +116,18 @@ impl ErasureReport {
         }
     }
 
+    /// Sets the deprecated `profiles`, for Sombra versions that still read it: the
+    /// profiles erased, by identifier. Recent versions read the profile from the nonce.
+    pub fn profiles<S: Into<String>>(mut self, profile_ids: impl IntoIterator<Item = S>) -> Self {
+        self.profiles = Some(
+            profile_ids
+                .into_iter()
+                .map(|id| ErasedProfile::new(id))
+                .collect(),
+        );
+        self
+    }
+
     /// Sets `retryAfterDate`.
     pub fn retry_after(mut self, at: Timestamp) -> Self {
         self.retry_after_date = Some(at);
@@ -164,6 +176,15 @@ impl Validate for ErasureReport {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_deprecated_profiles_have_a_setter() {
+        let report = ErasureReport::erased().profiles(["ben", "ada"]);
+        assert_eq!(
+            serde_json::to_string(&report).unwrap(),
+            r#"{"profiles":[{"profileId":"ben"},{"profileId":"ada"}]}"#
+        );
+    }
 
     #[test]
     fn erased_is_the_empty_object() {

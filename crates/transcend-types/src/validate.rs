@@ -173,6 +173,8 @@ impl fmt::Display for ProblemKind {
 #[derive(Debug, Default)]
 pub(crate) struct Checker {
     problems: Vec<FieldProblem>,
+    /// Values the reference pages do not list pass (the body asked for it).
+    pub(crate) allow_unlisted: bool,
 }
 
 impl Checker {
@@ -198,7 +200,7 @@ impl Checker {
         is_known: bool,
         names: &[&str],
     ) {
-        if !is_known {
+        if !is_known && !self.allow_unlisted {
             let expected = if names.len() <= 8 {
                 format!("one of {}", names.join(", "))
             } else {

@@ -11,10 +11,9 @@ use http::{Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper::service::service_fn;
-use hyper_util::rt::TokioIo;
-use tokio::net::TcpListener;
 use transcend_emulator::{DataSiloConfig, Emulator};
 use transcend_hyper::Client;
+use transcend_hyper::server::{RunningServer, Server};
 use transcend_proto::types::DsrJob;
 use transcend_proto::webhook::{JobAnswer, VerifiedToken, parse_webhook, verify_sombra_token};
 use transcend_proto::{Nonce, SombraToken};
@@ -30,65 +29,55 @@ pub struct Received {
 pub struct TestSilo {
     pub url: String,
     pub received: Arc<Mutex<Vec<Received>>>,
+    /// Serves while the test silo lives.
+    _server: RunningServer,
 }
 
 impl TestSilo {
     /// Answers the n-th delivery (0 first) with `answer(n)`.
     pub async fn start(answer: impl Fn(usize) -> JobAnswer + Send + Sync + 'static) -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!(
-            "http://{}/transcend/webhook",
-            listener.local_addr().unwrap()
-        );
+        let server = Server::bind("127.0.0.1:0".parse().unwrap()).await.unwrap();
+        let url = format!("http://{}/transcend/webhook", server.local_addr());
         let received: Arc<Mutex<Vec<Received>>> = Arc::default();
         let record = Arc::clone(&received);
         let answer = Arc::new(answer);
-        tokio::spawn(async move {
-            loop {
-                let Ok((stream, _)) = listener.accept().await else {
-                    return;
+        let running = server.serve(service_fn(move |request: Request<Incoming>| {
+            let (record, answer) = (Arc::clone(&record), Arc::clone(&answer));
+            async move {
+                let (parts, body) = request.into_parts();
+                let body = body
+                    .collect()
+                    .await
+                    .map(|b| b.to_bytes())
+                    .unwrap_or_default();
+                let request = Request::from_parts(parts, body);
+                let response = match parse_webhook(&request) {
+                    Ok(delivery) => {
+                        let n = {
+                            let mut all = record.lock().unwrap();
+                            all.push(Received {
+                                nonce: delivery.nonce,
+                                token: delivery.token,
+                                job: delivery.job,
+                            });
+                            all.len() - 1
+                        };
+                        answer(n).to_response()
+                    }
+                    Err(error) => JobAnswer::Failed {
+                        status: error.status(),
+                        message: Some(error.to_string()),
+                    }
+                    .to_response(),
                 };
-                let (record, answer) = (Arc::clone(&record), Arc::clone(&answer));
-                tokio::spawn(async move {
-                    let service = service_fn(move |request: Request<Incoming>| {
-                        let (record, answer) = (Arc::clone(&record), Arc::clone(&answer));
-                        async move {
-                            let (parts, body) = request.into_parts();
-                            let body = body
-                                .collect()
-                                .await
-                                .map(|b| b.to_bytes())
-                                .unwrap_or_default();
-                            let request = Request::from_parts(parts, body);
-                            let response = match parse_webhook(&request) {
-                                Ok(delivery) => {
-                                    let n = {
-                                        let mut all = record.lock().unwrap();
-                                        all.push(Received {
-                                            nonce: delivery.nonce,
-                                            token: delivery.token,
-                                            job: delivery.job,
-                                        });
-                                        all.len() - 1
-                                    };
-                                    answer(n).to_response()
-                                }
-                                Err(error) => JobAnswer::Failed {
-                                    status: error.status(),
-                                    message: Some(error.to_string()),
-                                }
-                                .to_response(),
-                            };
-                            Ok::<_, Infallible>(response.map(Full::new))
-                        }
-                    });
-                    let _ = hyper::server::conn::http1::Builder::new()
-                        .serve_connection(TokioIo::new(stream), service)
-                        .await;
-                });
+                Ok::<_, Infallible>(response.map(Full::new))
             }
-        });
-        Self { url, received }
+        }));
+        Self {
+            url,
+            received,
+            _server: running,
+        }
     }
 
     pub fn accepting() -> impl Fn(usize) -> JobAnswer + Send + Sync + 'static {

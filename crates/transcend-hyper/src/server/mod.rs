@@ -233,7 +233,8 @@ async fn serve_connection<S, B>(
     let _ = tokio::time::timeout(limits.shutdown_grace, connection).await;
 }
 
-/// A serving loop, running.
+/// A serving loop, running. Dropping it stops the loop too, without waiting for open
+/// connections: keep it for as long as the server should serve.
 #[derive(Debug)]
 pub struct RunningServer {
     addr: SocketAddr,

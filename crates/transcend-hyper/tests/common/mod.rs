@@ -11,9 +11,9 @@ use http::{HeaderMap, Method, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper::service::service_fn;
-use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
+use transcend_hyper::server::{RunningServer, Server};
 
 /// What the server received.
 #[derive(Debug, Clone)]
@@ -46,6 +46,8 @@ type Handler = dyn Fn(usize, &Captured) -> Response<Full<Bytes>> + Send + Sync;
 pub struct TestServer {
     pub url: String,
     pub captured: Arc<Mutex<Vec<Captured>>>,
+    /// Serves while the test server lives.
+    _server: RunningServer,
 }
 
 impl TestServer {
@@ -55,58 +57,46 @@ impl TestServer {
         keep_bodies: bool,
         handler: impl Fn(usize, &Captured) -> Response<Full<Bytes>> + Send + Sync + 'static,
     ) -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr: SocketAddr = listener.local_addr().unwrap();
+        let server = Server::bind("127.0.0.1:0".parse().unwrap()).await.unwrap();
+        let addr: SocketAddr = server.local_addr();
         let captured: Arc<Mutex<Vec<Captured>>> = Arc::default();
         let handler: Arc<Handler> = Arc::new(handler);
         let record = Arc::clone(&captured);
-        tokio::spawn(async move {
-            loop {
-                let Ok((stream, _)) = listener.accept().await else {
-                    return;
-                };
-                let (record, handler) = (Arc::clone(&record), Arc::clone(&handler));
-                tokio::spawn(async move {
-                    let service = service_fn(move |request: Request<Incoming>| {
-                        let (record, handler) = (Arc::clone(&record), Arc::clone(&handler));
-                        async move {
-                            let (parts, mut body) = request.into_parts();
-                            let (mut kept, mut len, mut hash) = (Vec::new(), 0u64, DIGEST_START);
-                            while let Some(frame) = body.frame().await {
-                                let Ok(frame) = frame else { break };
-                                if let Ok(data) = frame.into_data() {
-                                    len += data.len() as u64;
-                                    hash = digest(hash, &data);
-                                    if keep_bodies {
-                                        kept.extend_from_slice(&data);
-                                    }
-                                }
-                            }
-                            let captured = Captured {
-                                method: parts.method,
-                                path: parts.uri.path().to_owned(),
-                                headers: parts.headers,
-                                body: Bytes::from(kept),
-                                body_len: len,
-                                body_digest: hash,
-                            };
-                            let index = {
-                                let mut all = record.lock().unwrap();
-                                all.push(captured.clone());
-                                all.len() - 1
-                            };
-                            Ok::<_, Infallible>(handler(index, &captured))
+        let running = server.serve(service_fn(move |request: Request<Incoming>| {
+            let (record, handler) = (Arc::clone(&record), Arc::clone(&handler));
+            async move {
+                let (parts, mut body) = request.into_parts();
+                let (mut kept, mut len, mut hash) = (Vec::new(), 0u64, DIGEST_START);
+                while let Some(frame) = body.frame().await {
+                    let Ok(frame) = frame else { break };
+                    if let Ok(data) = frame.into_data() {
+                        len += data.len() as u64;
+                        hash = digest(hash, &data);
+                        if keep_bodies {
+                            kept.extend_from_slice(&data);
                         }
-                    });
-                    let _ = hyper::server::conn::http1::Builder::new()
-                        .serve_connection(TokioIo::new(stream), service)
-                        .await;
-                });
+                    }
+                }
+                let captured = Captured {
+                    method: parts.method,
+                    path: parts.uri.path().to_owned(),
+                    headers: parts.headers,
+                    body: Bytes::from(kept),
+                    body_len: len,
+                    body_digest: hash,
+                };
+                let index = {
+                    let mut all = record.lock().unwrap();
+                    all.push(captured.clone());
+                    all.len() - 1
+                };
+                Ok::<_, Infallible>(handler(index, &captured))
             }
-        });
+        }));
         Self {
             url: format!("http://{addr}"),
             captured,
+            _server: running,
         }
     }
 

@@ -60,7 +60,7 @@ impl SubmitDsrBuilder {
         /// Sets `skipSendingReceipt`.
         skip_sending_receipt: bool => skip_sending_receipt;
         /// Sets `requestId`: restarts that existing request.
-        restart_request: String => request_id;
+        request_id: String => request_id;
         /// Sets `completedRequestStatus`: uploads a past request already finished.
         completed_request_status: CompletedRequestStatus => completed_request_status;
     }
@@ -74,6 +74,13 @@ impl SubmitDsrBuilder {
         reply_to_email_addresses => reply_to_email_addresses;
         /// Sets `skipEnrichmentChecks`.
         skip_enrichment_checks => skip_enrichment_checks;
+    }
+
+    /// Lets values the reference pages do not list through validation: see
+    /// [`SubmitDsr::allow_unlisted_values`].
+    pub fn allow_unlisted_values(mut self) -> Self {
+        self.dsr.allow_unlisted_values = true;
+        self
     }
 
     /// Adds an attribute (`attributes[]`).

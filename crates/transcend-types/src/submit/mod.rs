@@ -98,6 +98,14 @@ pub struct SubmitDsr {
     /// Uploads a past request directly in this finished state (backlogs).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub completed_request_status: Option<CompletedRequestStatus>,
+    /// Not sent: when true, validation lets through enum values the reference pages do
+    /// not list (a request type, locale, identifier type or status Transcend added
+    /// after this release), while every other rule still holds. Set it with
+    /// [`SubmitDsr::allow_unlisted_values`], deliberately, for values you know the
+    /// server takes.
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub allow_unlisted_values: bool,
 }
 
 /// The person a DSR is about (`subject`).
@@ -217,7 +225,25 @@ impl SubmitDsr {
             skip_enrichment_checks: None,
             request_id: None,
             completed_request_status: None,
+            allow_unlisted_values: false,
         }
+    }
+
+    /// The escape hatch for values newer than this release: validation then accepts
+    /// enum values the reference pages do not list (`RequestAction::parse("NEW_TYPE")`,
+    /// a new locale or identifier type) and still checks everything else. Nothing about
+    /// it is sent; the server decides whether it knows the value.
+    ///
+    /// ```
+    /// use transcend_types::{RequestAction, Subject, SubmitDsr, Validate};
+    ///
+    /// let dsr = SubmitDsr::new(RequestAction::parse("BRAND_NEW_TYPE"), Subject::new("id-1"), "customer");
+    /// assert!(dsr.validate().is_err());
+    /// assert!(dsr.allow_unlisted_values().validate().is_ok());
+    /// ```
+    pub fn allow_unlisted_values(mut self) -> Self {
+        self.allow_unlisted_values = true;
+        self
     }
 
     /// A builder starting from the required fields; [`SubmitDsrBuilder::build`] validates.
@@ -233,6 +259,7 @@ impl SubmitDsr {
 impl Validate for SubmitDsr {
     fn validate(&self) -> Result<(), ValidationError> {
         let mut checker = Checker::default();
+        checker.allow_unlisted = self.allow_unlisted_values;
         checker.known(
             || "type".into(),
             self.action.as_str(),

@@ -1,0 +1,299 @@
+//! The server side as a whole: a test double implementing `Service`, driven through
+//! `dispatch` with requests built by the client side.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+
+use bytes::Bytes;
+use http::{Method, Request, StatusCode};
+use http_body::{Body, Frame};
+use http_body_util::{BodyExt, Full};
+use transcend_proto::endpoint::signing_key::SigningKeyPem;
+use transcend_proto::endpoint::submit_dsr::SubmitDsrEndpoint;
+use transcend_proto::endpoint::upload_datapoint;
+use transcend_proto::server::{Credentials, ServerError};
+use transcend_proto::types::{
+    AccessUpload, DatapointChunk, DatapointUpload, DsrRecord, DsrStatus, ErasureReport,
+    RequestAction, RequestStatus, Subject, SubmitDsr, SubmitDsrResponse,
+};
+use transcend_proto::{Accepted, Config, Endpoint, Report, Route, Service, dispatch};
+
+/// A body that records whether anyone read it.
+struct Watched {
+    bytes: Option<Bytes>,
+    read: Arc<AtomicBool>,
+}
+
+impl Body for Watched {
+    type Data = Bytes;
+    type Error = std::convert::Infallible;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        _: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
+        self.read.store(true, Ordering::SeqCst);
+        Poll::Ready(self.bytes.take().map(|b| Ok(Frame::data(b))))
+    }
+}
+
+fn watched(request: Request<Bytes>) -> (Request<Watched>, Arc<AtomicBool>) {
+    let read = Arc::new(AtomicBool::new(false));
+    let flag = Arc::clone(&read);
+    (
+        request.map(|bytes| Watched {
+            bytes: Some(bytes),
+            read: flag,
+        }),
+        read,
+    )
+}
+
+/// Accepts the key `good` for everything but uploads, and records what it was given.
+#[derive(Default)]
+struct Double {
+    calls: Mutex<Vec<String>>,
+    uploaded: Mutex<Vec<u8>>,
+}
+
+impl Double {
+    fn called(&self, what: String) {
+        self.calls.lock().unwrap().push(what);
+    }
+}
+
+impl Service<Watched> for Double {
+    type Caller = String;
+
+    async fn authorize(
+        &self,
+        route: Route,
+        credentials: Credentials,
+    ) -> Result<String, ServerError> {
+        match credentials.api_key {
+            Some(key) if key.expose() == "good" => Ok(format!("{route:?}")),
+            _ => Err(ServerError::Unauthorized {
+                message: "bad key".into(),
+            }),
+        }
+    }
+
+    fn body_limit(&self) -> u64 {
+        1024
+    }
+
+    async fn submit_dsr(
+        &self,
+        caller: String,
+        dsr: SubmitDsr,
+    ) -> Result<SubmitDsrResponse, ServerError> {
+        self.called(format!("{caller} {}", dsr.subject.core_identifier));
+        let status = DsrStatus::new(
+            "id-1",
+            RequestStatus::Compiling,
+            dsr.action,
+            dsr.subject_type,
+            None,
+            dsr.subject.core_identifier,
+        );
+        let record = DsrRecord::new(status);
+        Ok(SubmitDsrResponse::new(record))
+    }
+
+    async fn get_dsr(&self, caller: String, id: String) -> Result<DsrStatus, ServerError> {
+        self.called(format!("{caller} {id}"));
+        Err(ServerError::NotFound {
+            what: format!("no request {id}"),
+        })
+    }
+
+    async fn upload_access(
+        &self,
+        caller: String,
+        report: Report<AccessUpload>,
+    ) -> Result<Accepted, ServerError> {
+        self.called(format!("{caller} {}", report.nonce.expose()));
+        Ok(Accepted)
+    }
+
+    async fn report_erasure(
+        &self,
+        caller: String,
+        _: Report<ErasureReport>,
+    ) -> Result<Accepted, ServerError> {
+        self.called(caller);
+        Ok(Accepted)
+    }
+
+    async fn upload_datapoint(
+        &self,
+        caller: String,
+        report: Report<DatapointUpload>,
+        body: Watched,
+    ) -> Result<Accepted, ServerError> {
+        self.called(format!("{caller} {}", report.body.datapoint_name));
+        let bytes = body
+            .collect()
+            .await
+            .map(|b| b.to_bytes())
+            .unwrap_or_default();
+        self.uploaded.lock().unwrap().extend_from_slice(&bytes);
+        Ok(Accepted)
+    }
+
+    async fn upload_datapoint_chunked(
+        &self,
+        caller: String,
+        _: Report<DatapointChunk>,
+    ) -> Result<Accepted, ServerError> {
+        self.called(caller);
+        Ok(Accepted)
+    }
+
+    async fn signing_key(&self, caller: String, _: ()) -> Result<SigningKeyPem, ServerError> {
+        self.called(caller);
+        Err(ServerError::Unavailable {
+            status: StatusCode::SERVICE_UNAVAILABLE,
+            message: "no key".into(),
+        })
+    }
+}
+
+fn config(key: &str) -> Config {
+    Config::new(key)
+}
+
+fn dsr() -> SubmitDsr {
+    SubmitDsr::new(RequestAction::Access, Subject::new("person-1"), "customer")
+}
+
+#[tokio::test]
+async fn a_call_is_routed_read_once_and_answered() {
+    let double = Double::default();
+    let request = SubmitDsrEndpoint::build_request(&config("good"), &dsr()).unwrap();
+    let (request, read) = watched(request);
+    let response = dispatch(&double, request).await;
+    assert!(read.load(Ordering::SeqCst));
+    let created = SubmitDsrEndpoint::parse_response(response.map(|b| b.to_vec())).unwrap();
+    assert_eq!(created.request.id, "id-1");
+    assert_eq!(*double.calls.lock().unwrap(), ["SubmitDsr person-1"]);
+}
+
+#[tokio::test]
+async fn a_refused_caller_is_answered_before_the_body_is_read() {
+    let double = Double::default();
+    let request = SubmitDsrEndpoint::build_request(&config("bad"), &dsr()).unwrap();
+    let (request, read) = watched(request);
+    let response = dispatch(&double, request).await;
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    assert!(
+        !read.load(Ordering::SeqCst),
+        "the body of a refused caller is never read"
+    );
+    assert!(double.calls.lock().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn unknown_paths_and_methods_are_answered_without_the_service() {
+    let double = Double::default();
+    let request = Request::builder()
+        .uri("/v1/nothing")
+        .body(Bytes::new())
+        .unwrap();
+    assert_eq!(
+        dispatch(&double, watched(request).0).await.status(),
+        StatusCode::NOT_FOUND
+    );
+    let request = Request::builder()
+        .method(Method::DELETE)
+        .uri("/v1/data-silo")
+        .body(Bytes::new())
+        .unwrap();
+    let response = dispatch(&double, watched(request).0).await;
+    assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(response.headers()["allow"], "POST, PUT");
+    assert!(double.calls.lock().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn bodies_over_the_limit_are_413_declared_or_not() {
+    let double = Double::default();
+    let big = SubmitDsr::new(
+        RequestAction::Access,
+        Subject::new("x".repeat(2000)),
+        "customer",
+    );
+    let request = SubmitDsrEndpoint::build_request(&config("good"), &big).unwrap();
+    assert_eq!(
+        dispatch(&double, watched(request.clone()).0).await.status(),
+        StatusCode::PAYLOAD_TOO_LARGE
+    );
+    let (mut undeclared, _) = watched(request);
+    undeclared.headers_mut().remove("content-length");
+    assert_eq!(
+        dispatch(&double, undeclared).await.status(),
+        StatusCode::PAYLOAD_TOO_LARGE
+    );
+
+    let upload = Report::new("n", DatapointUpload::new("files"));
+    let request = upload_datapoint::build_streamed_request(
+        &config("good"),
+        &upload,
+        Bytes::new(),
+        Some(5000),
+    )
+    .unwrap();
+    assert_eq!(
+        dispatch(&double, watched(request).0).await.status(),
+        StatusCode::PAYLOAD_TOO_LARGE
+    );
+    assert!(double.calls.lock().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn a_malformed_body_names_where_it_breaks() {
+    let double = Double::default();
+    let request = Request::post("/v1/data-subject-request")
+        .header("authorization", "Bearer good")
+        .body(Bytes::from_static(
+            br#"{"type":"ACCESS","subject":{"coreIdentifier":7}}"#,
+        ))
+        .unwrap();
+    let response = dispatch(&double, watched(request).0).await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    let body = response.into_body();
+    let text = String::from_utf8_lossy(&body);
+    assert!(text.contains("subject.coreIdentifier"), "{text}");
+}
+
+#[tokio::test]
+async fn a_streamed_upload_reaches_the_service_unread() {
+    let double = Double::default();
+    let upload = Report::new("n", DatapointUpload::new("photo"));
+    let request = upload_datapoint::build_streamed_request(
+        &config("good"),
+        &upload,
+        Bytes::from_static(b"JPEG"),
+        Some(4),
+    )
+    .unwrap();
+    let response = dispatch(&double, watched(request).0).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(*double.uploaded.lock().unwrap(), b"JPEG");
+    assert_eq!(*double.calls.lock().unwrap(), ["UploadDatapoint photo"]);
+}
+
+#[tokio::test]
+async fn path_parameters_and_service_errors_pass_through() {
+    let double = Double::default();
+    let request = transcend_proto::endpoint::get_dsr::GetDsrEndpoint::build_request(
+        &config("good"),
+        &"a b".to_owned(),
+    )
+    .unwrap();
+    let response = dispatch(&double, watched(request).0).await;
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    assert_eq!(*double.calls.lock().unwrap(), ["GetDsr a b"]);
+    let _ = Full::new(Bytes::new());
+}
