@@ -21,6 +21,7 @@ use hyper::service::service_fn;
 use hyper_util::client::legacy::Client as BareClient;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use transcend_emulator::{DataSiloConfig, Emulator};
+use transcend_hyper::server::Server;
 use transcend_hyper::{Client, DatapointSource};
 use transcend_proto::types::{DatapointUpload, RequestAction, Subject, SubmitDsr};
 
@@ -70,6 +71,8 @@ impl CpuClock {
     }
 }
 
+/// The baseline: a bare hyper HTTP/1.1 server answering a fixed body, with no limits,
+/// no routing and no store.
 fn minimal_server() -> (SocketAddr, CpuClock) {
     on_own_thread(|tx| {
         Box::pin(async move {
@@ -193,30 +196,20 @@ fn main() {
     let seen = Arc::clone(&nonces);
     let (silo, _) = on_own_thread(move |tx| {
         Box::pin(async move {
-            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-            tx.send(format!("http://{}/hook", listener.local_addr().unwrap()))
+            let server = Server::bind("127.0.0.1:0".parse().unwrap()).await.unwrap();
+            tx.send(format!("http://{}/hook", server.local_addr()))
                 .unwrap();
-            loop {
-                let (stream, _) = listener.accept().await.unwrap();
-                let seen = Arc::clone(&seen);
-                tokio::spawn(async move {
-                    let service = service_fn(move |request: Request<Incoming>| {
-                        if let Some(nonce) = request
-                            .headers()
-                            .get("x-transcend-nonce")
-                            .and_then(|v| v.to_str().ok())
-                        {
-                            seen.lock().unwrap().push(nonce.to_owned());
-                        }
-                        async {
-                            Ok::<_, Infallible>(Response::new(Full::new(Bytes::from_static(b"{}"))))
-                        }
-                    });
-                    let _ = hyper::server::conn::http1::Builder::new()
-                        .serve_connection(TokioIo::new(stream), service)
-                        .await;
-                });
-            }
+            let _running = server.serve(service_fn(move |request: Request<Incoming>| {
+                if let Some(nonce) = request
+                    .headers()
+                    .get("x-transcend-nonce")
+                    .and_then(|v| v.to_str().ok())
+                {
+                    seen.lock().unwrap().push(nonce.to_owned());
+                }
+                async { Ok::<_, Infallible>(Response::new(Full::new(Bytes::from_static(b"{}")))) }
+            }));
+            std::future::pending::<()>().await;
         })
     });
     let (minimal_addr, minimal_cpu) = minimal_server();

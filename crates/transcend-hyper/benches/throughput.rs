@@ -24,11 +24,12 @@ use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper_util::client::legacy::Client as BareClient;
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::rt::TokioExecutor;
 use transcend_hyper::proto::Transport;
 use transcend_hyper::proto::endpoint::Endpoint;
 use transcend_hyper::proto::endpoint::get_dsr::GetDsrEndpoint;
 use transcend_hyper::proto::{Config, Nonce, Sombra};
+use transcend_hyper::server::Server;
 use transcend_hyper::types::DatapointUpload;
 use transcend_hyper::{Body, Client, DatapointSource, HyperTransport};
 
@@ -38,8 +39,8 @@ const UPLOAD: usize = 45 << 20;
 
 const STATUS: &[u8] = br#"{"id":"da13d328-3f9d-40d5-9312-9f4fcf3ad0d2","status":"COMPILING","type":"ACCESS","subjectType":"customer","email":"user@example.com","coreIdentifier":"id-123456789"}"#;
 
-/// A server on its own thread: answers every request with the status body, after
-/// reading (and dropping) the request body.
+/// A server on its own thread (the project's serving loop): answers every request with
+/// the status body, after reading (and dropping) the request body.
 fn start_server() -> SocketAddr {
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
@@ -48,31 +49,23 @@ fn start_server() -> SocketAddr {
             .build()
             .unwrap();
         runtime.block_on(async move {
-            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-            tx.send(listener.local_addr().unwrap()).unwrap();
-            loop {
-                let (stream, _) = listener.accept().await.unwrap();
-                stream.set_nodelay(true).unwrap();
-                tokio::spawn(async move {
-                    let service = service_fn(|request: Request<Incoming>| async move {
-                        let mut body = request.into_body();
-                        while let Some(frame) = body.frame().await {
-                            if frame.is_err() {
-                                break;
-                            }
-                        }
-                        Ok::<_, Infallible>(
-                            Response::builder()
-                                .header("content-type", "application/json")
-                                .body(Full::new(Bytes::from_static(STATUS)))
-                                .unwrap(),
-                        )
-                    });
-                    let _ = hyper::server::conn::http1::Builder::new()
-                        .serve_connection(TokioIo::new(stream), service)
-                        .await;
-                });
-            }
+            let server = Server::bind("127.0.0.1:0".parse().unwrap()).await.unwrap();
+            tx.send(server.local_addr()).unwrap();
+            let _running = server.serve(service_fn(|request: Request<Incoming>| async move {
+                let mut body = request.into_body();
+                while let Some(frame) = body.frame().await {
+                    if frame.is_err() {
+                        break;
+                    }
+                }
+                Ok::<_, Infallible>(
+                    Response::builder()
+                        .header("content-type", "application/json")
+                        .body(Full::new(Bytes::from_static(STATUS)))
+                        .unwrap(),
+                )
+            }));
+            std::future::pending::<()>().await;
         });
     });
     rx.recv().unwrap()
