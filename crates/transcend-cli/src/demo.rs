@@ -21,6 +21,9 @@ use transcend_hyper::types::{
 use transcend_hyper::{Client, DatapointSource, WaitOptions};
 
 const PERSON: &str = "ada@example.com";
+/// The person's core identifier: the silo looks people up by it, the one field of a
+/// webhook its signature covers.
+const CORE: &str = "user-1815";
 const SILO: &str = "users-db";
 
 /// Something that happened, by whom, when (milliseconds since the demo started).
@@ -76,6 +79,7 @@ impl Clock {
 
 /// The person's data in the silo: a profile, orders, a photo.
 struct Person {
+    email: String,
     name: String,
     orders: serde_json::Value,
     photo: Vec<u8>,
@@ -101,8 +105,9 @@ pub async fn run() -> Result<Report, String> {
         events: Mutex::new(Vec::new()),
     });
     let table: Arc<Mutex<HashMap<String, Person>>> = Arc::new(Mutex::new(HashMap::from([(
-        PERSON.to_owned(),
+        CORE.to_owned(),
         Person {
+            email: PERSON.into(),
             name: "Ada Lovelace".into(),
             orders: json!([{"id": "A-1", "total": 42}, {"id": "A-2", "total": 7}]),
             photo: photo(),
@@ -155,17 +160,21 @@ pub async fn run() -> Result<Report, String> {
                     short(&id)
                 ),
             );
-            let Some((email, _)) = job.profile.clone() else {
-                return Decision::NotFound;
-            };
             let reporter = job.reporter.clone();
             match job.action {
                 RequestAction::Access => {
-                    let Some((name, orders, photo)) = table
+                    let Some((email, name, orders, photo)) = table
                         .lock()
                         .unwrap_or_else(|p| p.into_inner())
-                        .get(&email)
-                        .map(|p| (p.name.clone(), p.orders.clone(), p.photo.clone()))
+                        .get(&job.core_identifier)
+                        .map(|p| {
+                            (
+                                p.email.clone(),
+                                p.name.clone(),
+                                p.orders.clone(),
+                                p.photo.clone(),
+                            )
+                        })
                     else {
                         return Decision::NotFound;
                     };
@@ -182,14 +191,14 @@ pub async fn run() -> Result<Report, String> {
                     })
                 }
                 RequestAction::Erasure => {
-                    let erased = table
+                    let Some(erased) = table
                         .lock()
                         .unwrap_or_else(|p| p.into_inner())
-                        .remove(&email)
-                        .is_some();
-                    if !erased {
+                        .remove(&job.core_identifier)
+                    else {
                         return Decision::NotFound;
-                    }
+                    };
+                    let email = erased.email;
                     Decision::found(async move {
                         reporter.erased().await?;
                         clock.log("silo", format!("erased {email} and confirmed it"));
@@ -211,7 +220,7 @@ pub async fn run() -> Result<Report, String> {
             .timeout(Duration::from_secs(30))
             .interval(Duration::from_millis(10), Duration::from_millis(100))
     };
-    let subject = || Subject::new("user-1815").email(PERSON);
+    let subject = || Subject::new(CORE).email(PERSON);
 
     let access = backend
         .submit_dsr(&SubmitDsr::new(
@@ -350,7 +359,7 @@ pub async fn run() -> Result<Report, String> {
                 && !table
                     .lock()
                     .unwrap_or_else(|p| p.into_inner())
-                    .contains_key(PERSON),
+                    .contains_key(CORE),
         },
     ];
     silo.shutdown().await;

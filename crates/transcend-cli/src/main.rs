@@ -12,7 +12,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
-use transcend_emulator::{ApiKeyConfig, Emulator, EmulatorConfig, INSPECTION_PREFIX, Scope};
+use transcend_emulator::{
+    ApiKeyConfig, DEFAULT_API_KEY, Emulator, EmulatorConfig, INSPECTION_PREFIX, Scope,
+};
 
 /// The command line of transcend-rs, the Rust SDK for Transcend's DSR API.
 #[derive(Debug, Parser)]
@@ -93,7 +95,14 @@ async fn emulator(args: EmulatorArgs) -> Result<(), String> {
         .await
         .map_err(|e| e.to_string())?;
     println!("transcend emulator listening on {}", emulator.base_url());
-    println!("  API key:    {}", emulator.api_key());
+    // Only the built-in development key is printed: a configured key is a secret.
+    let key = emulator.api_key();
+    if key == DEFAULT_API_KEY {
+        println!("  API key:    {key}");
+    } else {
+        let keys = emulator.config().api_keys.len();
+        println!("  API keys:   {keys} from the configuration (not shown)");
+    }
     if emulator.config().sombra_key.is_some() {
         println!("  self-hosted: every call needs x-sombra-authorization");
     }

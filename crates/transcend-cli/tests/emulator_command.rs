@@ -40,6 +40,38 @@ fn the_emulator_command_prints_its_url_and_key_and_serves() {
 }
 
 #[test]
+fn a_configured_api_key_is_never_printed() {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_transcend"))
+        .args([
+            "emulator",
+            "--listen",
+            "127.0.0.1:0",
+            "--api-key",
+            "sk-live-very-secret",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut shown = String::new();
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        shown.push_str(&line);
+        shown.push('\n');
+        if line.starts_with("Ctrl-C") {
+            break;
+        }
+    }
+    child.kill().unwrap();
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(shown.contains("API keys:"), "{shown}");
+    assert!(!shown.contains("sk-live-very-secret"), "{shown}");
+    assert!(!stderr.contains("sk-live-very-secret"), "{stderr}");
+}
+
+#[test]
 fn a_bad_configuration_is_refused_with_its_reason() {
     let dir = std::env::temp_dir().join(format!("transcend-cli-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();

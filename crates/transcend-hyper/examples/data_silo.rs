@@ -16,43 +16,47 @@ use transcend_hyper::types::{AccessProfile, RequestAction};
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    // email -> (name, plan): the personal data this service holds.
+    // Refused webhooks are logged with their reason (never the token): show them.
+    tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::INFO)
+        .init();
+
+    // core identifier -> (email, name, plan): the personal data this service holds.
+    // People are looked up by the core identifier, the one field the webhook's
+    // signature covers; the body's other fields (`job.unsigned`) are not to be trusted.
     let table = Arc::new(Mutex::new(HashMap::from([
         (
-            "ada@example.com".to_owned(),
-            ("Ada Lovelace".to_owned(), "pro".to_owned()),
+            "user-ada".to_owned(),
+            ("ada@example.com", "Ada Lovelace", "pro"),
         ),
         (
-            "alan@example.com".to_owned(),
-            ("Alan Turing".to_owned(), "free".to_owned()),
+            "user-alan".to_owned(),
+            ("alan@example.com", "Alan Turing", "free"),
         ),
     ])));
 
     let verifier = WebhookVerifier::new(Client::from_env()?, "users-db");
     let server = SiloServer::bind("127.0.0.1:9000".parse()?).await?;
-    println!("data silo listening on http://{}", server.addr());
+    tracing::info!(addr = %server.addr(), "data silo listening");
 
     let running = server.serve(verifier, move |job| {
         let table = Arc::clone(&table);
         async move {
-            let Some((email, _)) = job.profile.clone() else {
-                return Decision::NotFound;
-            };
             let reporter = job.reporter.clone();
             let mut table = table
                 .lock()
                 .unwrap_or_else(|poisoned| poisoned.into_inner());
             match job.action {
-                RequestAction::Access => match table.get(&email).cloned() {
-                    Some((name, plan)) => Decision::found(async move {
-                        let profile = AccessProfile::new(&email)
+                RequestAction::Access => match table.get(&job.core_identifier).copied() {
+                    Some((email, name, plan)) => Decision::found(async move {
+                        let profile = AccessProfile::new(email)
                             .datapoint("name", json!(name))
                             .datapoint("plan", json!(plan));
                         reporter.access(vec![profile]).await
                     }),
                     None => Decision::NotFound,
                 },
-                RequestAction::Erasure => match table.remove(&email) {
+                RequestAction::Erasure => match table.remove(&job.core_identifier) {
                     Some(_) => Decision::found(async move { reporter.erased().await }),
                     None => Decision::NotFound,
                 },

@@ -31,6 +31,20 @@ struct Keys {
     public: String,
 }
 
+/// A token "signed" with HMAC-SHA384 (the key-confusion forgery), made by hand.
+fn hs384(claims: &impl serde::Serialize, secret: &[u8]) -> String {
+    use hmac::{Hmac, Mac};
+    let header = URL_SAFE_NO_PAD.encode(br#"{"typ":"JWT","alg":"HS384"}"#);
+    let payload = URL_SAFE_NO_PAD.encode(serde_json::to_vec(claims).unwrap());
+    let signed = format!("{header}.{payload}");
+    let mut mac = Hmac::<sha2::Sha384>::new_from_slice(secret).unwrap();
+    mac.update(signed.as_bytes());
+    format!(
+        "{signed}.{}",
+        URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
+    )
+}
+
 fn keys() -> Keys {
     let secret = p384::SecretKey::random(&mut rand_core::OsRng);
     Keys {
@@ -125,7 +139,7 @@ async fn every_forgery_is_refused_with_its_own_reason() {
         .unwrap();
     assert_eq!(verified.core_identifier, "id-1");
     assert_eq!(
-        verified.profile,
+        verified.unsigned.profile,
         Some(("ada@example.com".into(), IdentifierType::Email))
     );
     assert_eq!(verified.nonce(), &Nonce::new("nonce-1"));
@@ -142,12 +156,7 @@ async fn every_forgery_is_refused_with_its_own_reason() {
         SystemTime::now() - Duration::from_secs(3600),
         Duration::from_secs(60),
     );
-    let hs384 = jsonwebtoken::encode(
-        &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS384),
-        &claims("jti-5"),
-        &jsonwebtoken::EncodingKey::from_secret(genuine_keys.public.as_bytes()),
-    )
-    .unwrap();
+    let hs384 = hs384(&claims("jti-5"), genuine_keys.public.as_bytes());
 
     let cases: Vec<(&str, Request<Bytes>, Expected)> = vec![
         ("missing token", missing, |r| *r == TokenRejection::Missing),
@@ -245,14 +254,31 @@ async fn a_rotated_key_is_fetched_once_and_the_key_is_cached_meanwhile() {
         "refetched once on the failed signature"
     );
 
-    // A token from neither key: one refetch, then refused.
+    // A token from neither key, within the refetch interval: refused, no fetch.
     let stranger = sign_sombra_token(&claims("e"), &keys().private).unwrap();
     let rejection = verifier
         .verify(&delivery(&stranger, &job("id-1")))
         .await
         .unwrap_err();
     assert_eq!(rejection, Rejection::Token(TokenRejection::BadSignature));
-    assert_eq!(key_fetches(&server), 3);
+    assert_eq!(key_fetches(&server), 2);
+
+    // Past the interval (here zero), the next failing signature refetches once more.
+    let verifier = verifier.with_key_timing(Duration::from_secs(3600), Duration::ZERO);
+    let token = sign_sombra_token(&claims("f"), &new.private).unwrap();
+    verifier
+        .verify(&delivery(&token, &job("id-1")))
+        .await
+        .unwrap();
+    assert_eq!(key_fetches(&server), 3, "a new cache fetches on first use");
+    let stranger = sign_sombra_token(&claims("g"), &keys().private).unwrap();
+    assert!(
+        verifier
+            .verify(&delivery(&stranger, &job("id-1")))
+            .await
+            .is_err()
+    );
+    assert_eq!(key_fetches(&server), 4);
 }
 
 #[tokio::test]

@@ -162,6 +162,16 @@ impl DsrJob {
 
     /// The core identifier's value, if the delivery carried one.
     pub fn core_identifier(&self) -> Option<&str> {
+        self.core_identifier_value()
+    }
+
+    /// The job with `coreIdentifier.value` set.
+    pub fn with_core_identifier(mut self, value: impl Into<String>) -> Self {
+        self.core_identifier = Some(CoreIdentifier::new(value));
+        self
+    }
+
+    fn core_identifier_value(&self) -> Option<&str> {
         self.core_identifier.as_ref().map(|c| c.value.as_str())
     }
 

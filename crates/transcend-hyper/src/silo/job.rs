@@ -12,25 +12,40 @@ use crate::error::Error;
 use crate::upload::DatapointSource;
 
 /// A verified DSR job for this silo.
+///
+/// **What the signature covers:** the token binds the delivery to one person, its
+/// `value`, which the verifier checked equals the body's `coreIdentifier`: that is
+/// [`core_identifier`](Self::core_identifier). Look the person up by it and nothing else.
+/// Everything in [`unsigned`](Self::unsigned), and the [`action`](Self::action), comes
+/// from the body, which anyone holding one valid token for that person could have
+/// written: use it for logging and display, never to choose whose data to read or erase.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct SiloJob {
-    /// What the job asks (ACCESS, ERASURE, …).
-    pub action: RequestAction,
-    /// The person's core identifier, as the signed token states it.
+    /// Signed: the person's core identifier, as the token states it.
     pub core_identifier: String,
-    /// The identifier to look the person up by, and its type (`email`, …), if sent.
+    /// Not signed: what the job asks (ACCESS, ERASURE, …), from the body.
+    pub action: RequestAction,
+    /// Not signed: the rest of the body.
+    pub unsigned: UnsignedDetails,
+    /// Reports for this job.
+    pub reporter: Reporter,
+}
+
+/// The parts of a job's body that the token does not cover.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct UnsignedDetails {
+    /// The identifier Transcend matched the person by, and its type (`email`, …).
     pub profile: Option<(String, IdentifierType)>,
-    /// The DSR (id, link, locale, …), if sent.
+    /// The DSR (id, link, locale, …).
     pub request: Option<JobRequest>,
-    /// This silo as Transcend knows it, if sent.
+    /// This silo as Transcend knows it.
     pub data_silo: Option<JobDataSilo>,
     /// Whether the DSR is a test.
     pub is_test: bool,
     /// The whole job body.
     pub job: DsrJob,
-    /// Reports for this job.
-    pub reporter: Reporter,
 }
 
 impl SiloJob {
@@ -39,22 +54,24 @@ impl SiloJob {
         Self {
             action: job.action.clone(),
             core_identifier,
-            profile: extras.profile.map(|p| (p.identifier, p.identifier_type)),
-            request: extras.request,
-            data_silo: extras.data_silo,
-            is_test: job.is_test.unwrap_or(false),
             reporter: Reporter {
                 client,
                 nonce,
                 action: job.action.clone(),
             },
-            job,
+            unsigned: UnsignedDetails {
+                profile: extras.profile.map(|p| (p.identifier, p.identifier_type)),
+                request: extras.request,
+                data_silo: extras.data_silo,
+                is_test: job.is_test.unwrap_or(false),
+                job,
+            },
         }
     }
 
-    /// The DSR's id, if sent.
+    /// The DSR's id, if sent (not signed: for logs).
     pub fn request_id(&self) -> Option<&str> {
-        self.request.as_ref()?.id.as_deref()
+        self.unsigned.request.as_ref()?.id.as_deref()
     }
 
     /// The nonce reports for this job carry.

@@ -6,10 +6,21 @@
 //! [`Decision`]; [`handle_webhook`] does the same inside any server. A job's
 //! [`Reporter`] sends the reports with its nonce.
 
+#[cfg(feature = "axum")]
+pub mod axum;
 mod job;
+mod keys;
+#[cfg(feature = "redis")]
+mod redis;
+mod replay;
 mod serve;
+#[cfg(feature = "test-util")]
+pub mod testing;
 mod verifier;
 
-pub use job::{Reporter, SiloJob};
+pub use job::{Reporter, SiloJob, UnsignedDetails};
+#[cfg(feature = "redis")]
+pub use redis::RedisReplayStore;
+pub use replay::{MemoryReplayStore, ReplayStore, ReplayStoreError, StoreFuture};
 pub use serve::{Decision, MAX_WEBHOOK_BYTES, RunningSilo, SiloServer, handle_webhook};
-pub use verifier::{KEY_TTL, Rejection, WebhookVerifier};
+pub use verifier::{KEY_TTL, REFETCH_INTERVAL, Rejection, WebhookVerifier};

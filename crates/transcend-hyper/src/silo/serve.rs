@@ -11,11 +11,11 @@ use bytes::Bytes;
 use http::{Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::service::service_fn;
-use transcend_proto::types::ErrorBody;
+use transcend_proto::types::{ErrorBody, RequestAction};
 use transcend_proto::webhook::JobAnswer;
 
 use super::job::SiloJob;
-use super::verifier::WebhookVerifier;
+use super::verifier::{Rejection, WebhookVerifier};
 use crate::error::Error;
 use crate::server::{RunningServer, Server, ServerLimits};
 
@@ -68,38 +68,65 @@ where
 {
     let job = match verifier.verify(&request).await {
         Ok(job) => job,
-        Err(rejection) => {
-            tracing::warn!(reason = %rejection, "webhook refused");
-            let status = rejection.status();
-            let body =
-                serde_json::to_vec(&ErrorBody::new(rejection.to_string())).unwrap_or_default();
-            let mut response = Response::new(Bytes::from(body));
-            *response.status_mut() = status;
-            response.headers_mut().insert(
-                http::header::CONTENT_TYPE,
-                http::HeaderValue::from_static("application/json"),
-            );
-            return response;
-        }
+        Err(rejection) => return refusal(&rejection),
     };
-    let (action, request_id) = (job.action.clone(), job.request_id().map(str::to_owned));
-    let answer = match handler(job).await {
-        Decision::Found(work) => {
-            tracing::info!(%action, request = ?request_id, "job accepted");
-            tokio::spawn(async move {
-                if let Err(error) = work.await {
-                    tracing::warn!(%action, request = ?request_id, %error, "reporting failed");
-                }
-            });
-            JobAnswer::Accepted
+    let context = JobContext::of(&job);
+    handler(job).await.answer(Some(context))
+}
+
+/// The answer to a refused delivery: its status and a JSON error body; the reason is
+/// logged (never the token).
+pub(crate) fn refusal(rejection: &Rejection) -> Response<Bytes> {
+    tracing::warn!(reason = %rejection, "webhook refused");
+    let body = serde_json::to_vec(&ErrorBody::new(rejection.to_string())).unwrap_or_default();
+    let mut response = Response::new(Bytes::from(body));
+    *response.status_mut() = rejection.status();
+    response.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static("application/json"),
+    );
+    response
+}
+
+/// What the logs say about a job.
+pub(crate) struct JobContext {
+    action: RequestAction,
+    request_id: Option<String>,
+}
+
+impl JobContext {
+    pub(crate) fn of(job: &SiloJob) -> Self {
+        Self {
+            action: job.action.clone(),
+            request_id: job.request_id().map(str::to_owned),
         }
-        Decision::NotFound => JobAnswer::NotFound,
-        Decision::Failed(message) => JobAnswer::Failed {
-            status: StatusCode::INTERNAL_SERVER_ERROR,
-            message: Some(message),
-        },
-    };
-    answer.to_response()
+    }
+}
+
+impl Decision {
+    /// The answer to the webhook; found work starts in the background.
+    pub(crate) fn answer(self, context: Option<JobContext>) -> Response<Bytes> {
+        let (action, request_id) = context
+            .map(|c| (Some(c.action), c.request_id))
+            .unwrap_or_default();
+        let answer = match self {
+            Decision::Found(work) => {
+                tracing::info!(action = ?action, request = ?request_id, "job accepted");
+                tokio::spawn(async move {
+                    if let Err(error) = work.await {
+                        tracing::warn!(action = ?action, request = ?request_id, %error, "reporting failed");
+                    }
+                });
+                JobAnswer::Accepted
+            }
+            Decision::NotFound => JobAnswer::NotFound,
+            Decision::Failed(message) => JobAnswer::Failed {
+                status: StatusCode::INTERNAL_SERVER_ERROR,
+                message: Some(message),
+            },
+        };
+        answer.to_response()
+    }
 }
 
 /// A data silo's webhook server: bind first (to know the address to register), then

@@ -1,27 +1,42 @@
 //! Verifying the webhooks Transcend sends a data silo.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
 use http::{Request, StatusCode};
-use transcend_proto::types::DsrJob;
-use transcend_proto::webhook::{TokenRejection, VerificationKey, WebhookError, parse_webhook};
+use sha2::{Digest, Sha256};
+use transcend_proto::webhook::{
+    TokenRejection, VerificationKey, VerifiedToken, WebhookError, parse_webhook,
+};
 
 use super::job::SiloJob;
+use super::keys::{KeyCache, KeySource};
+use super::replay::{MemoryReplayStore, ReplayStore, ReplayStoreError};
 use crate::client::Client;
 
 /// How long a fetched signing key is trusted before it is fetched again.
 pub const KEY_TTL: Duration = Duration::from_secs(3600);
 
+/// The least time between two fetches of the signing key caused by signatures that do
+/// not verify: forged deliveries cause at most one fetch per interval. The first
+/// failing signature is refetched for at once, so a rotated key is picked up by the
+/// first delivery signed with it.
+pub const REFETCH_INTERVAL: Duration = Duration::from_secs(60);
+
 /// Verifies webhook deliveries: the `x-sombra-token` (ES384, this silo's audience,
-/// scope `coreIdentifier`, not expired), that it was issued for the job's person, and
-/// that its `jti` was not seen before. Cheap to clone; clones share the key cache and
-/// the record of seen tokens.
+/// scope `coreIdentifier`, not expired), that it was issued for the person the job's
+/// body names (a body without a core identifier is refused), and that the token was not
+/// used before. Cheap to clone; clones share the key cache and the replay store.
 ///
-/// The signing key is fetched from Sombra on first use and kept for an hour; when a
-/// signature fails with a cached key, the key is fetched once more in case it rotated.
+/// The signing key is fetched from Sombra on first use and kept for an hour. When a
+/// signature fails with the cached key, the key may have rotated: it is fetched again,
+/// but at most once per [`REFETCH_INTERVAL`], by one task while the others keep
+/// verifying with the cached key, so forged traffic cannot make the silo call Sombra.
+///
+/// Replays are refused by the token's `jti`, or, for a token without one, by a digest
+/// of its signed part; the record lives in a [`ReplayStore`], in memory by default
+/// ([`with_replay_store`](Self::with_replay_store) for one shared by replicas).
 #[derive(Clone)]
 pub struct WebhookVerifier {
     inner: Arc<Inner>,
@@ -30,9 +45,8 @@ pub struct WebhookVerifier {
 struct Inner {
     client: Client,
     audience: String,
-    key_ttl: Duration,
-    key: tokio::sync::Mutex<Option<(VerificationKey, Instant)>>,
-    seen: Mutex<HashMap<String, SystemTime>>,
+    keys: Arc<KeyCache>,
+    replays: Arc<dyn ReplayStore>,
 }
 
 impl std::fmt::Debug for WebhookVerifier {
@@ -56,46 +70,86 @@ pub enum Rejection {
     /// The signing key could not be fetched; the delivery may be fine.
     #[error("signing key unavailable: {0}")]
     KeyUnavailable(String),
+    /// The replay store could not say whether the token was used before.
+    #[error(transparent)]
+    ReplayStore(ReplayStoreError),
 }
 
 impl Rejection {
     /// The status to answer with: 401 for a token, 400 for a malformed delivery, 503
-    /// when the key could not be fetched (Transcend delivers again later).
+    /// when the key or the replay store is unavailable (Transcend delivers again later).
     pub fn status(&self) -> StatusCode {
         match self {
             Self::Token(_) => StatusCode::UNAUTHORIZED,
             Self::Delivery(error) => error.status(),
-            Self::KeyUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::KeyUnavailable(_) | Self::ReplayStore(_) => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 }
 
 impl WebhookVerifier {
-    /// Verifies tokens for `audience` with the key `client`'s Sombra publishes.
+    /// Verifies tokens for `audience` with the key `client`'s Sombra publishes; reports
+    /// go through `client` too.
     pub fn new(client: Client, audience: impl Into<String>) -> Self {
+        let keys = KeyCache::new(KeySource::Sombra(client.clone()), KEY_TTL, REFETCH_INTERVAL);
+        Self::assemble(
+            client,
+            audience.into(),
+            keys,
+            Arc::new(MemoryReplayStore::new()),
+        )
+    }
+
+    /// Verifies tokens for `audience` with one fixed key, never fetched (tests, or a
+    /// deployment that pins the key); reports go through `client`.
+    pub fn with_key(client: Client, audience: impl Into<String>, key: VerificationKey) -> Self {
+        let keys = KeyCache::new(KeySource::Fixed(key), KEY_TTL, REFETCH_INTERVAL);
+        Self::assemble(
+            client,
+            audience.into(),
+            keys,
+            Arc::new(MemoryReplayStore::new()),
+        )
+    }
+
+    fn assemble(
+        client: Client,
+        audience: String,
+        keys: Arc<KeyCache>,
+        replays: Arc<dyn ReplayStore>,
+    ) -> Self {
         Self {
             inner: Arc::new(Inner {
                 client,
-                audience: audience.into(),
-                key_ttl: KEY_TTL,
-                key: tokio::sync::Mutex::new(None),
-                seen: Mutex::new(HashMap::new()),
+                audience,
+                keys,
+                replays,
             }),
         }
     }
 
-    /// Sets how long a fetched key is trusted (one hour by default).
-    pub fn with_key_ttl(self, ttl: Duration) -> Self {
-        let inner = Inner {
-            client: self.inner.client.clone(),
-            audience: self.inner.audience.clone(),
-            key_ttl: ttl,
-            key: tokio::sync::Mutex::new(None),
-            seen: Mutex::new(HashMap::new()),
-        };
-        Self {
-            inner: Arc::new(inner),
-        }
+    /// Sets how long a fetched key is trusted (one hour by default) and the least time
+    /// between refetches caused by failing signatures ([`REFETCH_INTERVAL`] by default).
+    pub fn with_key_timing(self, ttl: Duration, refetch_interval: Duration) -> Self {
+        let source = KeySource::Sombra(self.inner.client.clone());
+        let keys = KeyCache::new(source, ttl, refetch_interval);
+        Self::assemble(
+            self.inner.client.clone(),
+            self.inner.audience.clone(),
+            keys,
+            Arc::clone(&self.inner.replays),
+        )
+    }
+
+    /// Remembers used tokens in `store` instead of this process's memory: a store
+    /// shared by every replica of the silo refuses a token any of them accepted.
+    pub fn with_replay_store(self, store: impl ReplayStore) -> Self {
+        Self::assemble(
+            self.inner.client.clone(),
+            self.inner.audience.clone(),
+            Arc::clone(&self.inner.keys),
+            Arc::new(store),
+        )
     }
 
     /// The client reports are sent with.
@@ -112,64 +166,52 @@ impl WebhookVerifier {
             other => Rejection::Delivery(other),
         })?;
         let now = SystemTime::now();
-        let (key, fresh) = self.key(false).await?;
-        let verified = match key.verify(&delivery.token, &self.inner.audience, now) {
-            Err(TokenRejection::BadSignature) if !fresh => {
-                tracing::info!(
-                    "webhook signature failed with the cached key; fetching the key again"
-                );
-                let (key, _) = self.key(true).await?;
-                key.verify(&delivery.token, &self.inner.audience, now)
-            }
+        let key = self.inner.keys.current().await?;
+        let audience = &self.inner.audience;
+        let verified = match key.key.verify(&delivery.token, audience, now) {
+            Err(TokenRejection::BadSignature) => match self.inner.keys.newer_than(&key).await {
+                Some(newer) => newer.key.verify(&delivery.token, audience, now),
+                None => Err(TokenRejection::BadSignature),
+            },
             other => other,
         }
         .map_err(Rejection::Token)?;
-        if delivery
-            .job
-            .core_identifier()
-            .is_some_and(|id| id != verified.core_identifier)
-        {
-            return Err(Rejection::Token(TokenRejection::IdentifierMismatch));
-        }
-        if let Some(jti) = &verified.jti {
-            let mut seen = self.inner.seen.lock().unwrap_or_else(|p| p.into_inner());
-            seen.retain(|_, expires| *expires > now);
-            if seen.contains_key(jti) {
-                return Err(Rejection::Token(TokenRejection::Replayed));
+        match delivery.job.core_identifier() {
+            None => return Err(Rejection::Token(TokenRejection::UnboundIdentifier)),
+            Some(named) if named != verified.core_identifier => {
+                return Err(Rejection::Token(TokenRejection::IdentifierMismatch));
             }
-            seen.insert(
-                jti.clone(),
-                verified.expires_at + transcend_proto::webhook::LEEWAY,
-            );
+            Some(_) => {}
         }
-        let job: DsrJob = delivery.job;
+        let replay_key = replay_key(&verified, delivery.token.expose());
+        let expires = verified.expires_at + transcend_proto::webhook::LEEWAY;
+        if !self
+            .inner
+            .replays
+            .first_use(&replay_key, expires)
+            .await
+            .map_err(Rejection::ReplayStore)?
+        {
+            return Err(Rejection::Token(TokenRejection::Replayed));
+        }
         Ok(SiloJob::new(
-            job,
+            delivery.job,
             verified.core_identifier,
             delivery.nonce,
             self.inner.client.clone(),
         ))
     }
+}
 
-    /// The cached key, or a fetched one (`refresh` forces a fetch). Returns whether the
-    /// key was fetched just now.
-    async fn key(&self, refresh: bool) -> Result<(VerificationKey, bool), Rejection> {
-        let mut cached = self.inner.key.lock().await;
-        if !refresh
-            && let Some((key, fetched)) = cached.as_ref()
-            && fetched.elapsed() < self.inner.key_ttl
-        {
-            return Ok((key.clone(), false));
-        }
-        let pem = self
-            .inner
-            .client
-            .signing_key()
-            .await
-            .map_err(|e| Rejection::KeyUnavailable(e.to_string()))?;
-        let key = VerificationKey::from_pem(pem.as_str())
-            .map_err(|e| Rejection::KeyUnavailable(e.to_string()))?;
-        *cached = Some((key.clone(), Instant::now()));
-        Ok((key, true))
+/// What identifies a token for replay protection: its `jti`, or, without one, a digest
+/// of its signed part (header and claims; not the signature, which an ECDSA signer can
+/// vary without changing what was signed).
+fn replay_key(verified: &VerifiedToken, token: &str) -> String {
+    if let Some(jti) = &verified.jti {
+        return format!("transcend:webhook:jti:{jti}");
     }
+    let signed = token.rsplit_once('.').map_or(token, |(signed, _)| signed);
+    let digest = Sha256::digest(signed.as_bytes());
+    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    format!("transcend:webhook:claims:{hex}")
 }

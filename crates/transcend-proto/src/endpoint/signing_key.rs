@@ -30,8 +30,7 @@ impl SigningKeyPem {
         if !pem.contains("-----BEGIN PUBLIC KEY-----") {
             return Err("expected a PEM block `-----BEGIN PUBLIC KEY-----`".into());
         }
-        jsonwebtoken::DecodingKey::from_ec_pem(pem.as_bytes())
-            .map_err(|e| format!("not an EC public key: {e}"))?;
+        crate::webhook::VerificationKey::from_pem(&pem).map_err(|e| e.to_string())?;
         Ok(Self(pem))
     }
 

@@ -3,14 +3,14 @@
 //! Verification is a pure function of the token, the PEM public key, the expected
 //! audience and `now`: it reads no clock and fetches nothing.
 
-use std::collections::HashSet;
 use std::fmt;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use jsonwebtoken::errors::ErrorKind as JwtErrorKind;
-use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use p384::ecdsa::signature::{Signer, Verifier};
+use p384::ecdsa::{Signature, SigningKey, VerifyingKey};
+use p384::pkcs8::{DecodePrivateKey, DecodePublicKey};
 use serde_json::{Map, Value};
 
 use crate::secret::SombraToken;
@@ -25,7 +25,7 @@ pub const LEEWAY: Duration = Duration::from_secs(30);
 /// A public key that verifies webhook tokens, parsed once from its PEM.
 #[derive(Clone)]
 pub struct VerificationKey {
-    key: DecodingKey,
+    key: VerifyingKey,
 }
 
 impl fmt::Debug for VerificationKey {
@@ -37,10 +37,10 @@ impl fmt::Debug for VerificationKey {
 impl VerificationKey {
     /// Parses a PEM `PUBLIC KEY` (SPKI) of a P-384 key.
     pub fn from_pem(pem: &str) -> Result<Self, TokenRejection> {
-        DecodingKey::from_ec_pem(pem.as_bytes())
+        VerifyingKey::from_public_key_pem(pem.trim())
             .map(|key| Self { key })
             .map_err(|e| TokenRejection::InvalidKey {
-                reason: e.to_string(),
+                reason: format!("not a P-384 public key: {e}"),
             })
     }
 
@@ -51,31 +51,55 @@ impl VerificationKey {
         audience: &str,
         now: SystemTime,
     ) -> Result<VerifiedToken, TokenRejection> {
-        let token = token.expose();
-        let alg = algorithm_of(token)?;
+        let parts = split(token.expose())?;
+        let alg = algorithm_of(&parts)?;
         if alg != ALGORITHM {
             return Err(TokenRejection::AlgorithmNotAllowed { alg });
         }
-        let mut validation = Validation::new(Algorithm::ES384);
-        validation.required_spec_claims = HashSet::new();
-        validation.validate_exp = false;
-        validation.validate_nbf = false;
-        validation.validate_aud = false;
-        let claims = jsonwebtoken::decode::<Map<String, Value>>(token, &self.key, &validation)
-            .map_err(|e| match e.kind() {
-                JwtErrorKind::InvalidSignature => TokenRejection::BadSignature,
-                JwtErrorKind::InvalidEcdsaKey | JwtErrorKind::InvalidKeyFormat => {
-                    TokenRejection::InvalidKey {
-                        reason: e.to_string(),
-                    }
-                }
-                _ => TokenRejection::Malformed {
-                    reason: e.to_string(),
-                },
-            })?
-            .claims;
+        let malformed = |reason: &str| TokenRejection::Malformed {
+            reason: reason.to_owned(),
+        };
+        let signature = URL_SAFE_NO_PAD
+            .decode(parts.signature)
+            .map_err(|_| malformed("signature is not base64url"))?;
+        // JWS ES384 signatures are r || s, 48 bytes each; anything else cannot verify.
+        let signature =
+            Signature::from_slice(&signature).map_err(|_| TokenRejection::BadSignature)?;
+        self.key
+            .verify(parts.signed.as_bytes(), &signature)
+            .map_err(|_| TokenRejection::BadSignature)?;
+        let payload = URL_SAFE_NO_PAD
+            .decode(parts.payload)
+            .map_err(|_| malformed("payload is not base64url"))?;
+        let claims: Map<String, Value> = serde_json::from_slice(&payload)
+            .map_err(|_| malformed("payload is not a JSON object"))?;
         check_claims(&claims, audience, now)
     }
+}
+
+/// A compact JWS, split: `header.payload` (what is signed) and its three parts.
+struct Parts<'a> {
+    signed: &'a str,
+    header: &'a str,
+    payload: &'a str,
+    signature: &'a str,
+}
+
+fn split(token: &str) -> Result<Parts<'_>, TokenRejection> {
+    let malformed = || TokenRejection::Malformed {
+        reason: "expected three base64url segments separated by '.'".into(),
+    };
+    let (signed, signature) = token.rsplit_once('.').ok_or_else(malformed)?;
+    let (header, payload) = signed.split_once('.').ok_or_else(malformed)?;
+    if payload.contains('.') {
+        return Err(malformed());
+    }
+    Ok(Parts {
+        signed,
+        header,
+        payload,
+        signature,
+    })
 }
 
 /// Verifies an `x-sombra-token` as Sombra issues them:
@@ -94,7 +118,7 @@ pub fn verify_sombra_token(
 ) -> Result<VerifiedToken, TokenRejection> {
     // The algorithm is checked before the key is read, so a forged token is named as such
     // even when the key is also wrong.
-    let alg = algorithm_of(token.expose())?;
+    let alg = algorithm_of(&split(token.expose())?)?;
     if alg != ALGORITHM {
         return Err(TokenRejection::AlgorithmNotAllowed { alg });
     }
@@ -175,6 +199,10 @@ pub enum TokenRejection {
     /// The token's `value` is not the core identifier of the job's body.
     #[error("token was issued for another core identifier than the job's")]
     IdentifierMismatch,
+    /// The job's body names no core identifier, so the token cannot be bound to the
+    /// person the body is about: refused rather than trusted.
+    #[error("the job names no coreIdentifier to bind the token to")]
+    UnboundIdentifier,
     /// The token's `jti` was seen before, and the token is still valid: a replay.
     #[error("token id was already used (replay)")]
     Replayed,
@@ -184,20 +212,12 @@ fn now_minus(at: SystemTime, now: SystemTime) -> u64 {
     now.duration_since(at).unwrap_or_default().as_secs()
 }
 
-fn algorithm_of(token: &str) -> Result<String, TokenRejection> {
+fn algorithm_of(parts: &Parts<'_>) -> Result<String, TokenRejection> {
     let malformed = |reason: &str| TokenRejection::Malformed {
         reason: reason.to_owned(),
     };
-    let mut parts = token.split('.');
-    let (Some(header), Some(_), Some(_), None) =
-        (parts.next(), parts.next(), parts.next(), parts.next())
-    else {
-        return Err(malformed(
-            "expected three base64url segments separated by '.'",
-        ));
-    };
     let bytes = URL_SAFE_NO_PAD
-        .decode(header)
+        .decode(parts.header)
         .map_err(|_| malformed("header is not base64url"))?;
     let header: Map<String, Value> =
         serde_json::from_slice(&bytes).map_err(|_| malformed("header is not a JSON object"))?;
@@ -315,14 +335,17 @@ pub fn sign_sombra_token(
     claims: &SombraTokenClaims,
     private_key_pem: &str,
 ) -> Result<SombraToken, TokenRejection> {
-    let key = EncodingKey::from_ec_pem(private_key_pem.as_bytes()).map_err(|e| {
+    let key = SigningKey::from_pkcs8_pem(private_key_pem.trim()).map_err(|e| {
         TokenRejection::InvalidKey {
-            reason: e.to_string(),
+            reason: format!("not a P-384 private key: {e}"),
         }
     })?;
-    jsonwebtoken::encode(&Header::new(Algorithm::ES384), claims, &key)
-        .map(SombraToken::new)
-        .map_err(|e| TokenRejection::InvalidKey {
-            reason: e.to_string(),
-        })
+    let header = URL_SAFE_NO_PAD.encode(br#"{"typ":"JWT","alg":"ES384"}"#);
+    let payload = serde_json::to_vec(claims).map_err(|e| TokenRejection::Malformed {
+        reason: e.to_string(),
+    })?;
+    let signed = format!("{header}.{}", URL_SAFE_NO_PAD.encode(payload));
+    let signature: Signature = key.sign(signed.as_bytes());
+    let signature = URL_SAFE_NO_PAD.encode(signature.to_bytes());
+    Ok(SombraToken::new(format!("{signed}.{signature}")))
 }

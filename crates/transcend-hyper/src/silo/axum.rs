@@ -1,0 +1,193 @@
+//! Data-silo webhooks in an axum (or any tower) server (feature `axum`): the same
+//! verification, refusals and answers as [`SiloServer`](super::SiloServer).
+//!
+//! An extractor, with the verifier in the router's state:
+//!
+//! ```no_run
+//! use axum::{Router, routing::post};
+//! use transcend_hyper::Client;
+//! use transcend_hyper::silo::axum::VerifiedJob;
+//! use transcend_hyper::silo::{Decision, WebhookVerifier};
+//!
+//! async fn webhook(VerifiedJob(job): VerifiedJob) -> Decision {
+//!     let reporter = job.reporter.clone();
+//!     Decision::found(async move { reporter.erased().await })
+//! }
+//!
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! let verifier = WebhookVerifier::new(Client::from_env()?, "users-db");
+//! let app: Router = Router::new().route("/transcend/webhook", post(webhook)).with_state(verifier);
+//! # Ok(()) }
+//! ```
+//!
+//! Or a layer in front of any tower service, which puts the verified [`SiloJob`] in the
+//! request's extensions (axum's `Extension` extractor takes it from there):
+//!
+//! ```no_run
+//! # use axum::{Extension, Router, routing::post};
+//! # use transcend_hyper::silo::axum::VerifyWebhookLayer;
+//! # use transcend_hyper::silo::{Decision, SiloJob, WebhookVerifier};
+//! # fn app(verifier: WebhookVerifier) -> Router {
+//! Router::new()
+//!     .route("/transcend/webhook", post(|Extension(job): Extension<SiloJob>| async move { Decision::NotFound }))
+//!     .layer(VerifyWebhookLayer::new(verifier))
+//! # }
+//! ```
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use axum::body::Body;
+use axum::extract::{FromRef, FromRequest};
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+use http::{Request, StatusCode};
+use http_body_util::{BodyExt, Limited};
+use transcend_proto::webhook::JobAnswer;
+
+use super::job::SiloJob;
+use super::serve::{Decision, MAX_WEBHOOK_BYTES, refusal};
+use super::verifier::WebhookVerifier;
+
+/// A verified job, extracted by verifying the request with the [`WebhookVerifier`] of
+/// the router's state (or taken from the extensions, when [`VerifyWebhookLayer`]
+/// verified it already). A refused delivery never reaches the handler: it is answered 401 (400, 413, 503
+/// as the case may be) and the reason logged.
+#[derive(Debug, Clone)]
+pub struct VerifiedJob(pub SiloJob);
+
+/// The answer to a refused delivery.
+#[derive(Debug)]
+pub struct WebhookRefused(http::Response<Bytes>);
+
+impl IntoResponse for WebhookRefused {
+    fn into_response(self) -> Response {
+        self.0.map(Body::from)
+    }
+}
+
+fn too_large() -> http::Response<Bytes> {
+    JobAnswer::Failed {
+        status: StatusCode::PAYLOAD_TOO_LARGE,
+        message: Some("webhook body too large or broken off".into()),
+    }
+    .to_response()
+}
+
+/// Reads the body (at most [`MAX_WEBHOOK_BYTES`]) and verifies the delivery.
+async fn verify(
+    verifier: &WebhookVerifier,
+    request: Request<Body>,
+) -> Result<SiloJob, http::Response<Bytes>> {
+    let (parts, body) = request.into_parts();
+    let body = Limited::new(body, MAX_WEBHOOK_BYTES)
+        .collect()
+        .await
+        .map_err(|_| too_large())?
+        .to_bytes();
+    verifier
+        .verify(&Request::from_parts(parts, body))
+        .await
+        .map_err(|rejection| refusal(&rejection))
+}
+
+impl<S> FromRequest<S> for VerifiedJob
+where
+    WebhookVerifier: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = WebhookRefused;
+
+    async fn from_request(mut request: Request<Body>, state: &S) -> Result<Self, Self::Rejection> {
+        if let Some(job) = request.extensions_mut().remove::<SiloJob>() {
+            return Ok(Self(job));
+        }
+        let verifier = WebhookVerifier::from_ref(state);
+        verify(&verifier, request)
+            .await
+            .map(Self)
+            .map_err(WebhookRefused)
+    }
+}
+
+impl IntoResponse for Decision {
+    /// Answers as [`SiloServer`](super::SiloServer) does: 200 with the work started in
+    /// the background, 204, or 500 with the message.
+    fn into_response(self) -> Response {
+        self.answer(None).map(Body::from)
+    }
+}
+
+/// A tower layer that verifies every request as a webhook delivery before the inner
+/// service sees it: refused ones are answered here; verified ones reach the inner
+/// service with the [`SiloJob`] in their extensions and the body read.
+#[derive(Debug, Clone)]
+pub struct VerifyWebhookLayer {
+    verifier: WebhookVerifier,
+}
+
+impl VerifyWebhookLayer {
+    /// Verifies with `verifier`.
+    pub fn new(verifier: WebhookVerifier) -> Self {
+        Self { verifier }
+    }
+}
+
+impl<S> tower_layer::Layer<S> for VerifyWebhookLayer {
+    type Service = VerifyWebhook<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        VerifyWebhook {
+            verifier: self.verifier.clone(),
+            inner,
+        }
+    }
+}
+
+/// The service [`VerifyWebhookLayer`] makes.
+#[derive(Debug, Clone)]
+pub struct VerifyWebhook<S> {
+    verifier: WebhookVerifier,
+    inner: S,
+}
+
+impl<S> tower_service::Service<Request<Body>> for VerifyWebhook<S>
+where
+    S: tower_service::Service<Request<Body>, Response = Response, Error = Infallible>
+        + Clone
+        + Send
+        + 'static,
+    S::Future: Send + 'static,
+{
+    type Response = Response;
+    type Error = Infallible;
+    type Future = Pin<Box<dyn Future<Output = Result<Response, Infallible>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request<Body>) -> Self::Future {
+        let verifier = self.verifier.clone();
+        // The clone that was polled ready serves this call; a fresh clone stays behind.
+        let fresh = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, fresh);
+        Box::pin(async move {
+            let (parts, body) = request.into_parts();
+            let body = match Limited::new(body, MAX_WEBHOOK_BYTES).collect().await {
+                Ok(body) => body.to_bytes(),
+                Err(_) => return Ok(too_large().map(Body::from)),
+            };
+            let mut request = Request::from_parts(parts, body.clone());
+            match verifier.verify(&request).await {
+                Ok(job) => {
+                    request.extensions_mut().insert(job);
+                    inner.call(request.map(Body::from)).await
+                }
+                Err(rejection) => Ok(refusal(&rejection).map(Body::from)),
+            }
+        })
+    }
+}
