@@ -5,11 +5,13 @@
 //! cargo xtask schemas            write schemas/*.schema.json
 //! cargo xtask schemas --check    exit 1, naming each stale file, if any differs
 //! cargo xtask countries [--check]  the same for the ISO 3166-1 country table
+//! cargo xtask supply-chain       licences, banned crates, the core crates' weight
 //! ```
 
 mod countries;
 mod generated;
 mod schemas;
+mod supply_chain;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -21,11 +23,20 @@ fn main() -> ExitCode {
         .iter()
         .find(|a| !a.starts_with("--"))
         .map(String::as_str);
+    if task == Some("supply-chain") {
+        return match supply_chain::check() {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(message) => {
+                eprintln!("{message}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     let files = match task {
         Some("schemas") => schemas::files(),
         Some("countries") => vec![countries::file()],
         _ => {
-            eprintln!("usage: cargo xtask <schemas|countries> [--check]");
+            eprintln!("usage: cargo xtask <schemas|countries> [--check] | cargo xtask supply-chain");
             return ExitCode::from(2);
         }
     };
