@@ -36,7 +36,9 @@ fn main() -> ExitCode {
         Some("schemas") => schemas::files(),
         Some("countries") => vec![countries::file()],
         _ => {
-            eprintln!("usage: cargo xtask <schemas|countries> [--check] | cargo xtask supply-chain");
+            eprintln!(
+                "usage: cargo xtask <schemas|countries> [--check] | cargo xtask supply-chain"
+            );
             return ExitCode::from(2);
         }
     };

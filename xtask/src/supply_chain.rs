@@ -51,7 +51,13 @@ const BANNED: &[(&str, &str)] = &[
 const CEILINGS: &[(&str, usize)] = &[("transcend-types", 35), ("transcend-proto", 80)];
 
 pub fn check() -> Result<(), String> {
-    let metadata = cargo(&["metadata", "--format-version", "1", "--all-features", "--locked"])?;
+    let metadata = cargo(&[
+        "metadata",
+        "--format-version",
+        "1",
+        "--all-features",
+        "--locked",
+    ])?;
     let metadata: Value = serde_json::from_str(&metadata).map_err(|e| e.to_string())?;
     let packages = metadata["packages"].as_array().cloned().unwrap_or_default();
     let mut problems = Vec::new();
@@ -74,7 +80,9 @@ pub fn check() -> Result<(), String> {
     }
     for (krate, ceiling) in CEILINGS {
         let count = weight(krate)?;
-        println!("{krate}: {count} crates (normal dependencies, itself included; ceiling {ceiling})");
+        println!(
+            "{krate}: {count} crates (normal dependencies, itself included; ceiling {ceiling})"
+        );
         if count > *ceiling {
             problems.push(format!(
                 "{krate} pulls in {count} crates, over its ceiling of {ceiling}"
@@ -82,7 +90,10 @@ pub fn check() -> Result<(), String> {
         }
     }
     if problems.is_empty() {
-        println!("supply chain: {} packages checked, no problem", packages.len());
+        println!(
+            "supply chain: {} packages checked, no problem",
+            packages.len()
+        );
         Ok(())
     } else {
         Err(format!("supply chain:\n  {}", problems.join("\n  ")))
@@ -103,7 +114,9 @@ fn licence_allowed(expression: &str) -> bool {
 
 /// The distinct crates in `krate`'s normal dependency tree, itself included.
 fn weight(krate: &str) -> Result<usize, String> {
-    let tree = cargo(&["tree", "-p", krate, "-e", "normal", "--prefix", "none", "--locked"])?;
+    let tree = cargo(&[
+        "tree", "-p", krate, "-e", "normal", "--prefix", "none", "--locked",
+    ])?;
     let crates: BTreeSet<&str> = tree
         .lines()
         .map(|line| line.trim_end_matches(" (*)"))
