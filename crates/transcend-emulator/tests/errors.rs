@@ -404,3 +404,41 @@ async fn inspection_needs_a_key_that_may_view() {
     assert_eq!(status, 404);
     emulator.shutdown().await;
 }
+
+#[tokio::test]
+async fn errors_never_echo_a_huge_input_back() {
+    let emulator = Emulator::builder().start().await.unwrap();
+    let auth = [
+        ("authorization", "Bearer test-key"),
+        ("content-type", "application/json"),
+    ];
+    // A 10 MB value where an enum is expected.
+    let bad_enum = format!(
+        r#"{{"type":"{}","subject":{{"coreIdentifier":"a"}},"subjectType":"customer"}}"#,
+        "X".repeat(10 << 20)
+    );
+    let (status, _, body) = raw(
+        &emulator,
+        "POST",
+        "/v1/data-subject-request",
+        &auth,
+        &bad_enum,
+    )
+    .await;
+    assert_eq!(status, 400);
+    let message = body["message"].as_str().unwrap();
+    assert!(message.len() <= 2100, "{} bytes", message.len());
+    assert!(message.contains("type"), "{message}");
+
+    // Hundreds of thousands of empty attribute keys: each a problem, few of them listed.
+    let attributes = vec![r#"{"key":"","values":[]}"#; 200_000].join(",");
+    let many = format!(
+        r#"{{"type":"ACCESS","subject":{{"coreIdentifier":"a"}},"subjectType":"customer","attributes":[{attributes}]}}"#
+    );
+    let (status, _, body) = raw(&emulator, "POST", "/v1/data-subject-request", &auth, &many).await;
+    assert_eq!(status, 400);
+    let message = body["message"].as_str().unwrap();
+    assert!(message.len() <= 2100, "{} bytes", message.len());
+    assert!(message.contains("more"), "{message}");
+    emulator.shutdown().await;
+}

@@ -10,10 +10,9 @@ use std::time::{Duration, SystemTime};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use bytes::Bytes;
-use common::{TestServer, json};
+use common::{Keys, TestServer, json, keys};
 use http::{Request, StatusCode, Uri};
 use http_body_util::{BodyExt, Full};
-use p384::pkcs8::{EncodePrivateKey, EncodePublicKey, LineEnding};
 use transcend_hyper::Client;
 use transcend_hyper::silo::{Decision, Rejection, SiloServer, WebhookVerifier};
 use transcend_hyper::types::{
@@ -25,11 +24,6 @@ use transcend_proto::webhook::{
 use transcend_proto::{Nonce, SombraToken};
 
 const AUDIENCE: &str = "users-db";
-
-struct Keys {
-    private: String,
-    public: String,
-}
 
 /// A token "signed" with HMAC-SHA384 (the key-confusion forgery), made by hand.
 fn hs384(claims: &impl serde::Serialize, secret: &[u8]) -> String {
@@ -43,17 +37,6 @@ fn hs384(claims: &impl serde::Serialize, secret: &[u8]) -> String {
         "{signed}.{}",
         URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
     )
-}
-
-fn keys() -> Keys {
-    let secret = p384::SecretKey::random(&mut rand_core::OsRng);
-    Keys {
-        private: secret.to_pkcs8_pem(LineEnding::LF).unwrap().to_string(),
-        public: secret
-            .public_key()
-            .to_public_key_pem(LineEnding::LF)
-            .unwrap(),
-    }
 }
 
 /// A Sombra serving a signing key that the test can rotate, and accepting reports.

@@ -2,17 +2,19 @@
 //! used for another, a token without `jti` replayed, forged tokens used to make the silo
 //! call Sombra and to slow genuine webhooks down.
 
+mod common;
+
 use std::convert::Infallible;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
+use common::keys;
 use http::{Request, Response, StatusCode, Uri};
 use http_body_util::Full;
 use hyper::body::Incoming;
 use hyper::service::service_fn;
-use p384::pkcs8::{EncodePrivateKey, EncodePublicKey, LineEnding};
 use tokio::sync::watch;
 use transcend_hyper::Client;
 use transcend_hyper::server::{RunningServer, Server};
@@ -25,22 +27,6 @@ use transcend_proto::{Nonce, SombraToken};
 
 const AUDIENCE: &str = "users-db";
 const PATIENCE: Duration = Duration::from_secs(30);
-
-struct Keys {
-    private: String,
-    public: String,
-}
-
-fn keys() -> Keys {
-    let secret = p384::SecretKey::random(&mut rand_core::OsRng);
-    Keys {
-        private: secret.to_pkcs8_pem(LineEnding::LF).unwrap().to_string(),
-        public: secret
-            .public_key()
-            .to_public_key_pem(LineEnding::LF)
-            .unwrap(),
-    }
-}
 
 /// A Sombra serving the signing key. The first fetch is answered at once; later ones
 /// wait until the test releases them, so a test can act while a fetch is in flight.

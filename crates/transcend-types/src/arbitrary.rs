@@ -1,6 +1,6 @@
 //! proptest strategies for every body and enum (feature `proptest`).
 //!
-//! `valid_*` strategies produce values that pass [`Validate`](crate::Validate): known
+//! `valid_*` strategies produce values that pass [`Validate`]: known
 //! enum values only, well-formed dates and codes, never both silo lists. The others also
 //! produce what a server may send: unknown enum values, malformed dates.
 

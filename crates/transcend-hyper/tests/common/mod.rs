@@ -168,3 +168,21 @@ pub fn never_answer(stream: tokio::net::TcpStream) -> tokio::task::JoinHandle<()
         drop(stream);
     })
 }
+
+/// A P-384 key pair in PEM, as Sombra would hold one.
+pub struct Keys {
+    pub private: String,
+    pub public: String,
+}
+
+pub fn keys() -> Keys {
+    use p384::pkcs8::{EncodePrivateKey, EncodePublicKey, LineEnding};
+    let secret = p384::SecretKey::random(&mut rand_core::OsRng);
+    Keys {
+        private: secret.to_pkcs8_pem(LineEnding::LF).unwrap().to_string(),
+        public: secret
+            .public_key()
+            .to_public_key_pem(LineEnding::LF)
+            .unwrap(),
+    }
+}

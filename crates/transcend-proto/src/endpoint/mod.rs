@@ -2,7 +2,7 @@
 //!
 //! Each module implements [`Endpoint`]: the client side builds an `http::Request` and
 //! reads the `http::Response`; the server side reads the request and builds the
-//! response. [`crate::table`] lists them all; routing, the server's
+//! response. The endpoint table (`src/table.rs`) lists them all; routing, the server's
 //! [`Service`](crate::server::Service) and the clients' calls are derived from it.
 //!
 //! Adding an endpoint: its body types in `transcend-types`, one module here with its
