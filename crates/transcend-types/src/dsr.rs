@@ -57,13 +57,14 @@ pub struct DsrRecord {
         skip_serializing_if = "Option::is_none"
     )]
     pub country_sub_division: Option<CountrySubdivision>,
-    /// Attribute values attached to the request, as the server sends them (a present
-    /// `null` is kept as `Some(Value::Null)`, distinct from an absent field).
+    /// Attribute values attached to the request, as the server sends them; a `null`
+    /// that is sent is kept, distinct from a field left out.
     #[serde(
         default,
         skip_serializing_if = "Option::is_none",
         deserialize_with = "present"
     )]
+    #[schemars(schema_with = "crate::schema::attribute_values")]
     pub attribute_values: Option<serde_json::Value>,
 }
 

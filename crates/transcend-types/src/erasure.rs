@@ -5,8 +5,7 @@ use crate::{IntegrationStatus, ProfileStatus, Timestamp};
 
 /// A silo's outcome for a job (`PUT /v1/data-silo`).
 ///
-/// `{}` ([`ErasureReport::erased`]) means erased, done. The constructors cover the
-/// examples of the reference page:
+/// `{}` means erased, done.
 ///
 /// ```
 /// use transcend_types::{ErasureReport, Timestamp};

@@ -5,8 +5,8 @@ use crate::wire_enum::wire_enum;
 wire_enum! {
     /// A language preference (`locale`): the list of the submit reference page.
     ///
-    /// The product knows more locales than the page lists; those parse to `Unknown` and
-    /// survive a round trip unchanged.
+    /// The product knows more locales than the page lists; a response may carry one of
+    /// those, and it is kept as it was sent.
     pub enum Locale {
         /// `en`.
         En = "en",

@@ -1,10 +1,16 @@
 //! JSON Schemas of every body and enum, for teams generating types in other languages.
 //!
 //! The schemas are JSON Schema **draft-07**, the draft that quicktype,
-//! datamodel-code-generator, json-schema-to-typescript and typify all read. Enums are
-//! published closed (an `enum` of the known values) so generators produce real enums;
-//! tolerance of values added later is the job of each language's types, as it is of
-//! the Rust ones here. `cargo xtask schemas` writes them to `schemas/`.
+//! datamodel-code-generator, json-schema-to-typescript and typify all read.
+//! `cargo xtask schemas` writes them to `schemas/`: every definition once, titled, in
+//! `definitions.schema.json`, and one small file per body and enum referring to it.
+//!
+//! - **Requests are closed**: their objects set `additionalProperties: false`, so a typo
+//!   in a field name is an error in generated code too.
+//! - **Responses are open**: unknown properties are allowed, and every enum a response
+//!   carries is referenced as `anyOf: [<the enum>, string]` with `x-extensible-enum`,
+//!   so generated code keeps the known values and still accepts one Transcend adds.
+//!   Request enums stay closed: nothing outside them may be sent.
 
 use schemars::generate::SchemaSettings;
 use schemars::{JsonSchema, Schema, SchemaGenerator};
@@ -41,16 +47,178 @@ pub fn settings() -> SchemaSettings {
     SchemaSettings::draft07()
 }
 
-/// The schema of one type, titled with its name and carrying the generated comment.
+/// The bodies a client sends: their schemas are closed.
+pub const REQUEST_BODIES: &[&str] = &[
+    "SubmitDsr",
+    "AccessUpload",
+    "ErasureReport",
+    "DatapointUpload",
+    "DatapointChunk",
+];
+
+/// The name of the bundled definitions file, which the per-type files refer to.
+pub const DEFINITIONS_FILE: &str = "definitions.schema.json";
+
+/// The marker on a reference to an enum whose set of values may grow.
+pub const EXTENSIBLE_ENUM: &str = "x-extensible-enum";
+
+/// The self-contained schema of one type (its definitions inside), titled with its
+/// name, carrying the generated comment, closed if it is a request body, with
+/// extensible enum references if it is anything else that holds objects.
 pub fn schema_for<T: JsonSchema>() -> Value {
     let schema = settings().into_generator().into_root_schema_for::<T>();
     let mut value = schema.to_value();
     tidy(&mut value);
+    let name = T::schema_name().into_owned();
+    let is_enum = value.get("enum").is_some();
+    if let Some(Value::Object(definitions)) = value.get_mut("definitions") {
+        for (name, definition) in definitions.iter_mut() {
+            if let Some(object) = definition.as_object_mut() {
+                object.insert("title".into(), Value::String(name.clone()));
+            }
+        }
+    }
+    if REQUEST_BODIES.contains(&name.as_str()) {
+        close_objects(&mut value);
+    } else if !is_enum {
+        let enums = enum_names(&value);
+        extensible_enum_refs(&mut value, &enums);
+    }
     if let Some(object) = value.as_object_mut() {
-        object.insert("title".into(), Value::String(T::schema_name().into_owned()));
+        object.insert("title".into(), Value::String(name));
         object.insert("$comment".into(), Value::String(GENERATED_COMMENT.into()));
     }
     value
+}
+
+/// Every object with `properties` refuses others.
+fn close_objects(value: &mut Value) {
+    match value {
+        Value::Object(object) => {
+            if object.contains_key("properties") && !object.contains_key("additionalProperties") {
+                object.insert("additionalProperties".into(), Value::Bool(false));
+            }
+            object.values_mut().for_each(close_objects);
+        }
+        Value::Array(items) => items.iter_mut().for_each(close_objects),
+        _ => {}
+    }
+}
+
+/// The names of the definitions that are enums.
+fn enum_names(value: &Value) -> Vec<String> {
+    value
+        .get("definitions")
+        .and_then(Value::as_object)
+        .map(|definitions| {
+            definitions
+                .iter()
+                .filter(|(_, d)| d.get("enum").is_some())
+                .map(|(name, _)| name.clone())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Each `{"$ref": "#/definitions/<enum>"}` becomes `anyOf: [that, string]`.
+fn extensible_enum_refs(value: &mut Value, enums: &[String]) {
+    match value {
+        Value::Object(object) => {
+            let target = object
+                .get("$ref")
+                .and_then(Value::as_str)
+                .and_then(|r| r.strip_prefix("#/definitions/"))
+                .filter(|name| enums.iter().any(|e| e == name))
+                .map(str::to_owned);
+            if let Some(name) = target {
+                let reference = object.remove("$ref").unwrap_or_default();
+                object.insert(
+                    "anyOf".into(),
+                    serde_json::json!([
+                        { "$ref": reference },
+                        {
+                            "type": "string",
+                            "description": format!("A {name} value added after this schema was published.")
+                        }
+                    ]),
+                );
+                object.insert(EXTENSIBLE_ENUM.into(), Value::Bool(true));
+                return;
+            }
+            object
+                .values_mut()
+                .for_each(|v| extensible_enum_refs(v, enums));
+        }
+        Value::Array(items) => items
+            .iter_mut()
+            .for_each(|v| extensible_enum_refs(v, enums)),
+        _ => {}
+    }
+}
+
+/// `attributeValues`: its shape is not documented, so any array or object, or `null`.
+pub(crate) fn attribute_values(_: &mut SchemaGenerator) -> Schema {
+    schemars::json_schema!({
+        "description": "Attribute values attached to the request, as the server sends them. Their shape is not documented: an array or an object, or null.",
+        "type": ["array", "object", "null"],
+        "items": {},
+        "additionalProperties": true,
+    })
+}
+
+/// The published files: `definitions.schema.json` with every definition once (the
+/// bodies and enums among them), and for each body and enum a file that refers to its
+/// definition there. Fails if two types define the same name differently.
+pub fn bundle() -> Result<Vec<NamedSchema>, String> {
+    let mut definitions = Map::new();
+    let all = all();
+    for named in &all {
+        let mut root = named.schema.clone();
+        let inner = root
+            .as_object_mut()
+            .and_then(|o| o.remove("definitions"))
+            .and_then(|d| d.as_object().cloned())
+            .unwrap_or_default();
+        if let Some(object) = root.as_object_mut() {
+            object.remove("$schema");
+            object.remove("$comment");
+        }
+        for (name, definition) in inner.into_iter().chain([(named.name.to_owned(), root)]) {
+            match definitions.get(&name) {
+                Some(existing) if *existing != definition => {
+                    return Err(format!(
+                        "the definition {name} differs between schemas: \n{existing}\n{definition}"
+                    ));
+                }
+                Some(_) => {}
+                None => {
+                    definitions.insert(name, definition);
+                }
+            }
+        }
+    }
+    let mut files = vec![NamedSchema {
+        name: "definitions",
+        schema: serde_json::json!({
+            "$schema": "http://json-schema.org/draft-07/schema#",
+            "$comment": GENERATED_COMMENT,
+            "title": "TranscendDefinitions",
+            "description": "Every body and enum of Transcend's DSR API, each defined once. The other files of this folder refer to these definitions.",
+            "definitions": definitions,
+        }),
+    }];
+    for named in all {
+        files.push(NamedSchema {
+            name: named.name,
+            schema: serde_json::json!({
+                "$schema": "http://json-schema.org/draft-07/schema#",
+                "$comment": GENERATED_COMMENT,
+                "title": named.name,
+                "$ref": format!("{DEFINITIONS_FILE}#/definitions/{}", named.name),
+            }),
+        });
+    }
+    Ok(files)
 }
 
 macro_rules! named {
@@ -114,6 +282,21 @@ fn tidy(value: &mut Value) {
                         strip_null(property);
                     }
                 }
+            }
+            // Draft-07 ignores a `$ref`'s siblings, and generators that read them anyway
+            // inline the referenced type instead of naming it: the definition carries
+            // the description.
+            let single_ref = match object.get("allOf") {
+                Some(Value::Array(all)) if all.len() == 1 => all[0].get("$ref").cloned(),
+                _ => None,
+            };
+            if let Some(reference) = single_ref {
+                object.clear();
+                object.insert("$ref".into(), reference);
+            }
+            if object.contains_key("$ref") {
+                object.retain(|key, _| key == "$ref");
+                return;
             }
             object.values_mut().for_each(tidy);
         }
@@ -228,6 +411,7 @@ mod tests {
             "#/definitions/IntegrationStatus"
         );
         assert!(schema["properties"]["status"].get("anyOf").is_none());
+        assert!(schema["properties"]["status"].get("description").is_none());
         // `email` is required in a status report, and may be null.
         let status = schema_for::<crate::DsrStatus>();
         assert_eq!(
@@ -253,6 +437,36 @@ mod tests {
     }
 
     #[test]
+    fn requests_are_closed_and_responses_open_with_extensible_enums() {
+        let submit = schema_for::<crate::SubmitDsr>();
+        assert_eq!(submit["additionalProperties"], false);
+        assert_eq!(submit["definitions"]["Subject"]["additionalProperties"], false);
+        assert_eq!(submit["properties"]["type"]["$ref"], "#/definitions/RequestAction");
+        let status = schema_for::<crate::DsrStatus>();
+        assert!(status.get("additionalProperties").is_none());
+        let reference = &status["properties"]["status"];
+        assert_eq!(reference[EXTENSIBLE_ENUM], true);
+        assert_eq!(reference["anyOf"][0]["$ref"], "#/definitions/RequestStatus");
+        assert_eq!(reference["anyOf"][1]["type"], "string");
+    }
+
+    #[test]
+    fn the_bundle_defines_everything_once_titled() {
+        let files = bundle().unwrap();
+        let definitions = files[0].schema["definitions"].as_object().unwrap();
+        for (name, definition) in definitions {
+            assert_eq!(definition["title"], name.as_str());
+        }
+        for named in &files[1..] {
+            assert!(definitions.contains_key(named.name), "{}", named.name);
+            assert_eq!(
+                named.schema["$ref"],
+                format!("definitions.schema.json#/definitions/{}", named.name)
+            );
+        }
+    }
+
+    #[test]
     fn enums_are_published_closed() {
         let schema = schema_for::<crate::RequestStatus>();
         assert_eq!(schema["enum"].as_array().unwrap().len(), 16);
@@ -269,9 +483,11 @@ mod tests {
     fn the_silo_list_rule_is_in_the_submit_schema() {
         let schema = schema_for::<crate::SubmitDsr>();
         assert_eq!(
-            schema["not"]["required"],
-            serde_json::json!(["dataSiloIds", "ignoreDataSiloIds"])
+            schema["dependencies"]["dataSiloIds"]["not"]["required"],
+            serde_json::json!(["ignoreDataSiloIds"])
         );
+        assert!(schema["properties"].get("dataSiloIds").is_some());
+        assert!(schema["properties"].get("ignoreDataSiloIds").is_some());
         let required = schema["required"].as_array().unwrap();
         for field in ["type", "subject", "subjectType"] {
             assert!(required.contains(&Value::from(field)), "{field}");

@@ -11,7 +11,7 @@ use crate::validate::{Checker, ProblemKind};
 
 /// The region a request is submitted from (`region`).
 ///
-/// Given only a subdivision, its country is its prefix ([`Region::effective_country`]).
+/// Given only a subdivision, its country is the subdivision's prefix (`FR-75`: `FR`).
 #[derive(
     Debug,
     Clone,

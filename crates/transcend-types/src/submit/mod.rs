@@ -33,9 +33,11 @@ use crate::{CompletedRequestStatus, Locale, Region, RequestAction, Timestamp};
     Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
 )]
 #[serde(rename_all = "camelCase")]
-#[schemars(extend("not" = {
-    "description": "dataSiloIds and ignoreDataSiloIds cannot both be set.",
-    "required": ["dataSiloIds", "ignoreDataSiloIds"],
+#[schemars(extend("dependencies" = {
+    "dataSiloIds": {
+        "description": "dataSiloIds and ignoreDataSiloIds cannot both be set.",
+        "not": { "required": ["ignoreDataSiloIds"] },
+    },
 }))]
 #[non_exhaustive]
 pub struct SubmitDsr {
