@@ -14,6 +14,9 @@ use crate::api::Api;
 use crate::inspect::{inspect, is_inspection};
 use crate::limits::Fault;
 
+/// Where the OpenAPI 3.1 document of the API is served (no key needed).
+pub const OPENAPI_PATH: &str = "/openapi.json";
+
 /// The connection is to be closed without an answer (an injected fault).
 #[derive(Debug, thiserror::Error)]
 #[error("connection dropped by fault injection")]
@@ -24,6 +27,12 @@ pub(crate) async fn handle(
     request: Request<Incoming>,
 ) -> Result<Response<Full<Bytes>>, Dropped> {
     let shared = Arc::clone(&api.0);
+    if request.uri().path() == OPENAPI_PATH && request.method() == http::Method::GET {
+        return Ok(Response::builder()
+            .header(http::header::CONTENT_TYPE, "application/json")
+            .body(Full::new(shared.openapi.clone()))
+            .unwrap_or_default());
+    }
     if is_inspection(request.uri().path()) {
         let path = request.uri().path().to_owned();
         return Ok(

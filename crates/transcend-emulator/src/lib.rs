@@ -59,6 +59,7 @@ pub use config::{
     ApiKeyConfig, ConfigError, DEFAULT_API_KEY, DataSiloConfig, EmulatorConfig, FaultConfig,
     RateLimitConfig, Scope, WebhookConfig,
 };
+pub use handler::OPENAPI_PATH;
 pub use inspect::INSPECTION_PREFIX;
 pub use view::{
     Delivery, FileView, JobStatus, JobView, PageView, RequestList, RequestView, StatusChange,
@@ -191,7 +192,11 @@ impl EmulatorBuilder {
             .into_iter()
             .map(|k| (k.key.clone(), Arc::new(k)))
             .collect();
+        let openapi = transcend_proto::openapi::document()
+            .and_then(|document| serde_json::to_vec_pretty(&document).map_err(|e| e.to_string()))
+            .map_err(EmulatorError::Setup)?;
         let shared = Arc::new(Shared {
+            openapi: openapi.into(),
             rate: config
                 .rate_limit
                 .map(|limit| Mutex::new(RateLimiter::new(limit))),

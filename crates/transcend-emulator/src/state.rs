@@ -29,6 +29,8 @@ pub(crate) struct Shared {
     /// `None` when no fault is configured, so requests skip the lock.
     pub faults: Option<Mutex<Faults>>,
     pub storage_dir: PathBuf,
+    /// The OpenAPI document served at [`OPENAPI_PATH`](crate::OPENAPI_PATH), made once.
+    pub openapi: bytes::Bytes,
     pub files: AtomicU64,
 }
 

@@ -442,3 +442,17 @@ async fn errors_never_echo_a_huge_input_back() {
     assert!(message.contains("more"), "{message}");
     emulator.shutdown().await;
 }
+
+#[tokio::test]
+async fn the_openapi_document_is_served_without_a_key() {
+    let emulator = Emulator::builder().start().await.unwrap();
+    let (status, headers, document) = raw(&emulator, "GET", "/openapi.json", &[], "").await;
+    assert_eq!(status, 200);
+    assert_eq!(headers["content-type"], "application/json");
+    assert_eq!(document["openapi"], "3.1.0");
+    assert_eq!(
+        document["paths"]["/v1/data-subject-request"]["post"]["operationId"],
+        "submit_dsr"
+    );
+    emulator.shutdown().await;
+}

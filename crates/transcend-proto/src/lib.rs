@@ -57,6 +57,7 @@ mod config;
 pub mod endpoint;
 mod error;
 pub mod headers;
+pub mod openapi;
 mod rate_limit;
 mod retry;
 mod secret;

@@ -368,7 +368,8 @@ fn prose(doc: &str) -> String {
         .to_owned()
 }
 
-fn sorted(value: Value) -> Value {
+/// `value` with the keys of every object sorted, so generated files are stable.
+pub fn sorted(value: Value) -> Value {
     match value {
         Value::Object(object) => {
             let mut entries: Vec<(String, Value)> = object.into_iter().collect();
@@ -440,8 +441,14 @@ mod tests {
     fn requests_are_closed_and_responses_open_with_extensible_enums() {
         let submit = schema_for::<crate::SubmitDsr>();
         assert_eq!(submit["additionalProperties"], false);
-        assert_eq!(submit["definitions"]["Subject"]["additionalProperties"], false);
-        assert_eq!(submit["properties"]["type"]["$ref"], "#/definitions/RequestAction");
+        assert_eq!(
+            submit["definitions"]["Subject"]["additionalProperties"],
+            false
+        );
+        assert_eq!(
+            submit["properties"]["type"]["$ref"],
+            "#/definitions/RequestAction"
+        );
         let status = schema_for::<crate::DsrStatus>();
         assert!(status.get("additionalProperties").is_none());
         let reference = &status["properties"]["status"];

@@ -5,7 +5,7 @@ use http::header::CONTENT_TYPE;
 use http::{HeaderValue, Method, Request, Response, StatusCode};
 use transcend_types::DsrStatus;
 
-use super::{BodyKind, Endpoint, EndpointInfo, Received, Scope};
+use super::{BodyKind, Endpoint, EndpointInfo, Received, ResponseBody, Scope};
 use crate::codec::{decode_json, json_response, request_head, success};
 use crate::config::{Config, RequestPath};
 use crate::error::Error;
@@ -39,6 +39,9 @@ impl Endpoint for GetDsrEndpoint {
         scope: Scope::ViewRequests,
         body: BodyKind::Empty,
         summary: "The state of a DSR.",
+        headers: &[],
+        request_schema: None,
+        response: ResponseBody::Json("DsrStatus"),
     };
 
     fn build_request(config: &Config, id: &String) -> Result<Request<Bytes>, Error> {

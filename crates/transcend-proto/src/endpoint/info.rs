@@ -26,6 +26,43 @@ pub struct EndpointInfo {
     pub body: BodyKind,
     /// One line on what the endpoint is for.
     pub summary: &'static str,
+    /// The headers it reads besides the credentials (the nonce, a datapoint's name…).
+    pub headers: &'static [HeaderInfo],
+    /// The name of the request body's JSON Schema in `transcend-types`, if any.
+    pub request_schema: Option<&'static str>,
+    /// What a success answer carries.
+    pub response: ResponseBody,
+}
+
+/// A request header an endpoint reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct HeaderInfo {
+    /// The header's name, lowercase.
+    pub name: &'static str,
+    /// Whether the request is refused without it.
+    pub required: bool,
+    /// What it carries.
+    pub description: &'static str,
+}
+
+/// The `x-transcend-nonce` every report carries.
+pub const NONCE_HEADER: HeaderInfo = HeaderInfo {
+    name: "x-transcend-nonce",
+    required: true,
+    description: "The nonce of the job's webhook: which job this reports for.",
+};
+
+/// What a success answer carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ResponseBody {
+    /// JSON of the named schema of `transcend-types`.
+    Json(&'static str),
+    /// JSON the protocol does not define (`{}`).
+    Accepted,
+    /// `text/plain`: a PEM public key.
+    PemText,
 }
 
 /// The credential an endpoint needs, beyond a valid API key (and, for a self-hosted
@@ -138,6 +175,9 @@ mod tests {
             scope: Scope::ViewRequests,
             body: BodyKind::Empty,
             summary: "",
+            headers: &[],
+            request_schema: None,
+            response: ResponseBody::Json("DsrStatus"),
         }
     }
 

@@ -20,7 +20,7 @@ pub mod upload_access;
 pub mod upload_datapoint;
 pub mod upload_datapoint_chunked;
 
-pub use info::{BodyKind, EndpointInfo, PathParams, Scope};
+pub use info::{BodyKind, EndpointInfo, HeaderInfo, NONCE_HEADER, PathParams, ResponseBody, Scope};
 pub(crate) use report::report_endpoint;
 pub use report::{Accepted, Report, ReportBody, build_report};
 

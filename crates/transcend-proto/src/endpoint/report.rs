@@ -85,6 +85,9 @@ macro_rules! report_endpoint {
                 scope: $crate::endpoint::Scope::DataSilo,
                 body: $crate::endpoint::BodyKind::Json,
                 summary: $summary,
+                headers: &[$crate::endpoint::NONCE_HEADER],
+                request_schema: Some(stringify!($body)),
+                response: $crate::endpoint::ResponseBody::Accepted,
             };
 
             fn build_request(

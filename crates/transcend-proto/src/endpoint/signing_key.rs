@@ -4,7 +4,7 @@ use bytes::Bytes;
 use http::header::{ACCEPT, CONTENT_TYPE};
 use http::{HeaderValue, Method, Request, Response};
 
-use super::{BodyKind, Endpoint, EndpointInfo, Received, Scope};
+use super::{BodyKind, Endpoint, EndpointInfo, Received, ResponseBody, Scope};
 use crate::codec::{request_head, success};
 use crate::config::{Config, RequestPath};
 use crate::error::{DecodeError, Error};
@@ -51,6 +51,9 @@ impl Endpoint for SigningKeyEndpoint {
         scope: Scope::Authenticated,
         body: BodyKind::Empty,
         summary: "The PEM public key that signs webhook tokens (`x-sombra-token`).",
+        headers: &[],
+        request_schema: None,
+        response: ResponseBody::PemText,
     };
 
     fn build_request(config: &Config, _: &()) -> Result<Request<Bytes>, Error> {

@@ -4,7 +4,7 @@ use bytes::Bytes;
 use http::{Method, Request, Response, StatusCode};
 use transcend_types::{SubmitDsr, SubmitDsrResponse};
 
-use super::{BodyKind, Endpoint, EndpointInfo, Received, Scope};
+use super::{BodyKind, Endpoint, EndpointInfo, Received, ResponseBody, Scope};
 use crate::codec::{decode_json, decode_json_request, json_request, json_response, success};
 use crate::config::{Config, RequestPath};
 use crate::error::Error;
@@ -29,6 +29,9 @@ impl Endpoint for SubmitDsrEndpoint {
         scope: Scope::SubmitRequests,
         body: BodyKind::Json,
         summary: "Submits a DSR on behalf of a person.",
+        headers: &[],
+        request_schema: Some("SubmitDsr"),
+        response: ResponseBody::Json("SubmitDsrResponse"),
     };
 
     fn build_request(config: &Config, input: &SubmitDsr) -> Result<Request<Bytes>, Error> {

@@ -10,7 +10,10 @@ use http::header::{CONTENT_LENGTH, CONTENT_TYPE};
 use http::{HeaderValue, Method, Request, Response};
 use transcend_types::{DatapointUpload, Validate};
 
-use super::{Accepted, BodyKind, Endpoint, EndpointInfo, Received, Report, Scope};
+use super::{
+    Accepted, BodyKind, Endpoint, EndpointInfo, HeaderInfo, NONCE_HEADER, Received, Report,
+    ResponseBody, Scope,
+};
 use crate::codec::{
     accepted_response, ascii_header, header_text, request_head, required_nonce, success,
 };
@@ -46,6 +49,31 @@ impl Endpoint for UploadDatapointEndpoint {
         scope: Scope::DataSilo,
         body: BodyKind::Stream,
         summary: "A data silo uploads one file (any bytes, streamed) to one datapoint of an ACCESS job.",
+        headers: &[
+            NONCE_HEADER,
+            HeaderInfo {
+                name: "x-transcend-datapoint-name",
+                required: true,
+                description: "The datapoint the file belongs to.",
+            },
+            HeaderInfo {
+                name: "x-transcend-remote-id",
+                required: false,
+                description: "The file name shown to the person (ASCII).",
+            },
+            HeaderInfo {
+                name: "x-transcend-profile-id",
+                required: false,
+                description: "Deprecated: the profile the file belongs to.",
+            },
+            HeaderInfo {
+                name: "x-transcend-skip-status-update",
+                required: false,
+                description: "`true` on every file but a datapoint's last.",
+            },
+        ],
+        request_schema: None,
+        response: ResponseBody::Accepted,
     };
 
     fn build_request(config: &Config, report: &Self::Input) -> Result<Request<Bytes>, Error> {
