@@ -5,19 +5,43 @@
 use std::sync::Arc;
 
 use hyper::body::Incoming;
+use std::time::{Duration, SystemTime};
+
+use bytes::Bytes;
+use futures_util::TryStreamExt;
+use http_body::Frame;
+use http_body_util::combinators::BoxBody;
+use http_body_util::{BodyExt, Full, StreamBody};
+use tokio_util::io::ReaderStream;
+use transcend_proto::endpoint::download_file::{EXPIRED_KEY_MARKER, FileHead};
+use transcend_proto::endpoint::download_keys::DownloadKeysQuery;
 use transcend_proto::endpoint::signing_key::SigningKeyPem;
 use transcend_proto::server::{Credentials, ServerError};
 use transcend_proto::types::{
-    AccessUpload, DatapointChunk, DatapointUpload, DsrStatus, ErasureReport, SubmitDsr,
-    SubmitDsrResponse,
+    AccessUpload, DatapointChunk, DatapointUpload, DownloadKeysPage, DsrStatus, ErasureReport,
+    RequestIdentifiersPage, RequestIdentifiersQuery, SubmitDsr, SubmitDsrResponse,
 };
 use transcend_proto::{Accepted, Report, Route, Service};
 
 use crate::auth::{authorize, job_of};
 use crate::config::ApiKeyConfig;
 use crate::files::store_file;
+use crate::report;
 use crate::state::Shared;
 use crate::store::JobState;
+
+/// A report file as the emulator streams it.
+pub(crate) type FileBody = BoxBody<Bytes, std::io::Error>;
+
+/// 404 for a request id (quoted at most 128 characters).
+fn not_found(id: &str) -> ServerError {
+    ServerError::NotFound {
+        what: format!(
+            "no request with id {}",
+            id.chars().take(128).collect::<String>()
+        ),
+    }
+}
 
 /// The emulator as a [`Service`] of the endpoint table.
 #[derive(Debug, Clone)]
@@ -43,6 +67,7 @@ impl Api {
 
 impl Service<Incoming> for Api {
     type Caller = Arc<ApiKeyConfig>;
+    type FileBody = FileBody;
 
     async fn authorize(
         &self,
@@ -65,15 +90,7 @@ impl Service<Incoming> for Api {
     }
 
     async fn get_dsr(&self, _: Self::Caller, id: String) -> Result<DsrStatus, ServerError> {
-        self.0
-            .store
-            .status(&id)
-            .ok_or_else(|| ServerError::NotFound {
-                what: format!(
-                    "no request with id {}",
-                    id.chars().take(128).collect::<String>()
-                ),
-            })
+        self.0.store.status(&id).ok_or_else(|| not_found(&id))
     }
 
     async fn upload_access(
@@ -124,5 +141,90 @@ impl Service<Incoming> for Api {
 
     async fn signing_key(&self, _: Self::Caller, _: ()) -> Result<SigningKeyPem, ServerError> {
         Ok(self.0.keys.public.clone())
+    }
+
+    async fn download_file(
+        &self,
+        _: Self::Caller,
+        key: String,
+    ) -> Result<(FileHead, FileBody), ServerError> {
+        let expired = |why: &str| ServerError::BadRequest {
+            message: format!("{EXPIRED_KEY_MARKER} failed: {why}"),
+        };
+        let (request_id, index, expires) = self
+            .0
+            .nonces
+            .check_download(&key)
+            .ok_or_else(|| expired("the download key was not issued here"))?;
+        if report::epoch_seconds(SystemTime::now()) > expires {
+            return Err(expired(
+                "the download key expired; fetch the download keys again",
+            ));
+        }
+        let view = self
+            .0
+            .store
+            .view(&request_id)
+            .ok_or_else(|| not_found(&request_id))?;
+        let file = report::files(&view)
+            .into_iter()
+            .nth(index)
+            .ok_or_else(|| expired("the download key names no file of this report"))?;
+        let head = FileHead::new(file.mimetype, Some(file.size)).file_name(&file.file_name);
+        let body = match file.source {
+            report::FileSource::Json(bytes) => Full::new(Bytes::from(bytes))
+                .map_err(|never| match never {})
+                .boxed(),
+            report::FileSource::Disk(path) => {
+                let opened = tokio::fs::File::open(&path).await.map_err(|e| {
+                    tracing::warn!(path = %path.display(), error = %e, "a stored report file cannot be opened");
+                    ServerError::Unavailable {
+                        status: http::StatusCode::INTERNAL_SERVER_ERROR,
+                        message: "the stored file cannot be read".into(),
+                    }
+                })?;
+                let frames = ReaderStream::with_capacity(opened, 64 * 1024).map_ok(Frame::data);
+                StreamBody::new(frames).boxed()
+            }
+        };
+        Ok((head, body))
+    }
+
+    async fn request_identifiers(
+        &self,
+        _: Self::Caller,
+        query: RequestIdentifiersQuery,
+    ) -> Result<RequestIdentifiersPage, ServerError> {
+        let all = self
+            .0
+            .store
+            .identifiers(&query.request_id)
+            .ok_or_else(|| not_found(&query.request_id))?;
+        Ok(RequestIdentifiersPage::new(
+            all.into_iter()
+                .skip(query.offset as usize)
+                .take(query.first as usize)
+                .collect(),
+        ))
+    }
+
+    async fn download_keys(
+        &self,
+        _: Self::Caller,
+        query: DownloadKeysQuery,
+    ) -> Result<DownloadKeysPage, ServerError> {
+        let view = self
+            .0
+            .store
+            .view(&query.request_id)
+            .ok_or_else(|| not_found(&query.request_id))?;
+        report::page(
+            &view,
+            &self.0.nonces,
+            query.limit,
+            query.offset,
+            SystemTime::now(),
+            Duration::from_secs(self.0.config.download_key_lifetime_secs),
+        )
     }
 }

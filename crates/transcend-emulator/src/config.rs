@@ -66,6 +66,8 @@ pub struct EmulatorConfig {
     pub faults: FaultConfig,
     /// How webhooks are delivered.
     pub webhooks: WebhookConfig,
+    /// How long an access report's download key stays valid, in seconds.
+    pub download_key_lifetime_secs: u64,
 }
 
 impl Default for EmulatorConfig {
@@ -79,6 +81,7 @@ impl Default for EmulatorConfig {
             storage_dir: None,
             faults: FaultConfig::default(),
             webhooks: WebhookConfig::default(),
+            download_key_lifetime_secs: 3600,
         }
     }
 }

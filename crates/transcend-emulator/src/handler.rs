@@ -1,16 +1,15 @@
-//! One HTTP request to the emulator: injected faults first, then the inspection API or
-//! the Sombra API (through the endpoint table's dispatch).
+//! One HTTP request to the emulator: injected faults first, then the OpenAPI document,
+//! the inspection API, or the Sombra API (through the endpoint table's dispatch).
 
 use std::sync::Arc;
 
 use bytes::Bytes;
 use http::{Request, Response, StatusCode};
-use http_body_util::Full;
 use hyper::body::Incoming;
 use transcend_proto::dispatch;
-use transcend_proto::server::ServerError;
+use transcend_proto::server::{Reply, ServerError};
 
-use crate::api::Api;
+use crate::api::{Api, FileBody};
 use crate::inspect::{inspect, is_inspection};
 use crate::limits::Fault;
 
@@ -22,22 +21,27 @@ pub const OPENAPI_PATH: &str = "/openapi.json";
 #[error("connection dropped by fault injection")]
 pub(crate) struct Dropped;
 
-pub(crate) async fn handle(
-    api: Api,
-    request: Request<Incoming>,
-) -> Result<Response<Full<Bytes>>, Dropped> {
+/// What the emulator answers with: whole bytes or a streamed report file.
+pub(crate) type Answer = Response<Reply<FileBody>>;
+
+fn whole(response: Response<Bytes>) -> Answer {
+    response.map(Reply::full)
+}
+
+pub(crate) async fn handle(api: Api, request: Request<Incoming>) -> Result<Answer, Dropped> {
     let shared = Arc::clone(&api.0);
     if request.uri().path() == OPENAPI_PATH && request.method() == http::Method::GET {
-        return Ok(Response::builder()
-            .header(http::header::CONTENT_TYPE, "application/json")
-            .body(Full::new(shared.openapi.clone()))
-            .unwrap_or_default());
+        let mut response = Response::new(shared.openapi.clone());
+        response.headers_mut().insert(
+            http::header::CONTENT_TYPE,
+            http::HeaderValue::from_static("application/json"),
+        );
+        return Ok(whole(response));
     }
     if is_inspection(request.uri().path()) {
         let path = request.uri().path().to_owned();
-        return Ok(
-            inspect(&shared, &request, &path).unwrap_or_else(|e| e.to_response().map(Full::new))
-        );
+        let answered = inspect(&shared, &request, &path).unwrap_or_else(|e| e.to_response());
+        return Ok(whole(answered));
     }
     if let Some(faults) = &shared.faults {
         let latency = faults.lock().map(|f| f.latency()).unwrap_or_default();
@@ -52,14 +56,15 @@ pub(crate) async fn handle(
             Fault::Drop => return Err(Dropped),
         }
     }
-    Ok(dispatch(&api, request).await.map(Full::new))
+    Ok(dispatch(&api, request).await)
 }
 
-fn unavailable(status: StatusCode) -> Response<Full<Bytes>> {
-    ServerError::Unavailable {
-        status,
-        message: "injected fault".into(),
-    }
-    .to_response()
-    .map(Full::new)
+fn unavailable(status: StatusCode) -> Answer {
+    whole(
+        ServerError::Unavailable {
+            status,
+            message: "injected fault".into(),
+        }
+        .to_response(),
+    )
 }

@@ -3,7 +3,6 @@
 
 use bytes::Bytes;
 use http::{Method, Request, Response};
-use http_body_util::Full;
 use transcend_proto::server::{Credentials, ServerError};
 
 use crate::auth::{authenticate, require};
@@ -30,7 +29,7 @@ pub(crate) fn inspect<B>(
     shared: &Shared,
     request: &Request<B>,
     path: &str,
-) -> Result<Response<Full<Bytes>>, ServerError> {
+) -> Result<Response<Bytes>, ServerError> {
     if request.method() != Method::GET {
         return Err(ServerError::MethodNotAllowed {
             method: request.method().clone(),
@@ -62,6 +61,6 @@ pub(crate) fn inspect<B>(
     .map_err(|_| internal("inspection"))?;
     Ok(Response::builder()
         .header(http::header::CONTENT_TYPE, "application/json")
-        .body(Full::new(Bytes::from(body)))
-        .unwrap_or_else(|_| Response::new(Full::new(Bytes::new()))))
+        .body(Bytes::from(body))
+        .unwrap_or_default())
 }

@@ -50,6 +50,7 @@ mod inspect;
 mod keys;
 mod limits;
 mod nonce;
+mod report;
 mod state;
 mod store;
 mod view;

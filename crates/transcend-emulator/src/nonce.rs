@@ -44,6 +44,42 @@ impl NonceKey {
         )
     }
 
+    /// A download key for file `index` of a request's report, valid until `expires`:
+    /// `base64url("download" "\n" request_id "\n" index "\n" expires) "." base64url(mac)`.
+    /// The prefix keeps keys and nonces apart: one is never taken for the other.
+    pub(crate) fn issue_download(
+        &self,
+        request_id: &str,
+        index: usize,
+        expires: std::time::SystemTime,
+    ) -> String {
+        let payload = format!(
+            "download\n{request_id}\n{index}\n{}",
+            crate::report::epoch_seconds(expires)
+        );
+        let tag = self.mac(&payload).finalize().into_bytes();
+        format!(
+            "{}.{}",
+            URL_SAFE_NO_PAD.encode(payload),
+            URL_SAFE_NO_PAD.encode(tag)
+        )
+    }
+
+    /// The request and file index of a download key this emulator issued, with when it
+    /// expires; `None` for anything else.
+    pub(crate) fn check_download(&self, key: &str) -> Option<(String, usize, u64)> {
+        let (payload, tag) = key.split_once('.')?;
+        let payload = String::from_utf8(URL_SAFE_NO_PAD.decode(payload).ok()?).ok()?;
+        let tag = URL_SAFE_NO_PAD.decode(tag).ok()?;
+        self.mac(&payload).verify_slice(&tag).ok()?;
+        let mut parts = payload.split('\n');
+        (parts.next()? == "download").then_some(())?;
+        let request_id = parts.next()?.to_owned();
+        let index = parts.next()?.parse().ok()?;
+        let expires = parts.next()?.parse().ok()?;
+        Some((request_id, index, expires))
+    }
+
     /// The claims of a nonce this emulator issued; `None` for anything else.
     pub(crate) fn check(&self, nonce: &str) -> Option<NonceClaims> {
         let (payload, tag) = nonce.split_once('.')?;
@@ -51,6 +87,9 @@ impl NonceKey {
         let tag = URL_SAFE_NO_PAD.decode(tag).ok()?;
         self.mac(&payload).verify_slice(&tag).ok()?;
         let (request_id, silo_id) = payload.split_once('\n')?;
+        if request_id == "download" {
+            return None;
+        }
         Some(NonceClaims {
             request_id: request_id.to_owned(),
             silo_id: silo_id.to_owned(),

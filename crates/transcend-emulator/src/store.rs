@@ -5,8 +5,9 @@ use std::sync::{Mutex, MutexGuard};
 
 use transcend_proto::server::ServerError;
 use transcend_proto::types::{
-    AccessUpload, DatapointChunk, DsrRecord, DsrStatus, ErasureReport, IntegrationStatus,
-    ProfileStatus, RequestAction, RequestStatus, SubmitDsr, Timestamp,
+    AccessUpload, DatapointChunk, DsrRecord, DsrStatus, ErasureReport, IdentifierType,
+    IntegrationStatus, ProfileStatus, RequestAction, RequestIdentifier, RequestStatus, SubmitDsr,
+    Timestamp,
 };
 
 use crate::view::{
@@ -123,6 +124,34 @@ impl Store {
 
     pub(crate) fn status(&self, id: &str) -> Option<DsrStatus> {
         self.lock().requests.get(id).map(|r| r.record.to_status())
+    }
+
+    /// The identifiers a request holds: the core identifier, the email, the attested
+    /// extra identifiers, in that order.
+    pub(crate) fn identifiers(&self, id: &str) -> Option<Vec<RequestIdentifier>> {
+        self.with_request(id, |request| {
+            let subject = &request.submission.subject;
+            let mut all = vec![RequestIdentifier::new(
+                IdentifierType::CoreIdentifier,
+                subject.core_identifier.clone(),
+            )];
+            if let Some(email) = &subject.email {
+                all.push(RequestIdentifier::new(IdentifierType::Email, email.clone()));
+            }
+            for (kind, values) in subject
+                .attested_extra_identifiers
+                .iter()
+                .flat_map(|a| a.0.iter())
+            {
+                for value in values {
+                    all.push(RequestIdentifier::new(kind.clone(), value.value.clone()));
+                }
+            }
+            for (n, identifier) in all.iter_mut().enumerate() {
+                identifier.id = Some(format!("{id}-identifier-{n}"));
+            }
+            all
+        })
     }
 
     pub(crate) fn view(&self, id: &str) -> Option<RequestView> {

@@ -123,6 +123,24 @@ pub(crate) fn header_text(
         .transpose()
 }
 
+/// The decoded `name=value` pairs of a query string (`+` is a space).
+pub(crate) fn query_pairs(query: Option<&str>) -> Vec<(String, String)> {
+    let decode = |text: &str| {
+        percent_encoding::percent_decode_str(&text.replace('+', " "))
+            .decode_utf8_lossy()
+            .into_owned()
+    };
+    query
+        .unwrap_or_default()
+        .split('&')
+        .filter(|pair| !pair.is_empty())
+        .map(|pair| {
+            let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+            (decode(name), decode(value))
+        })
+        .collect()
+}
+
 /// Splits a response into its success parts, or turns an error status into [`ApiError`].
 pub(crate) fn success<B: AsRef<[u8]>>(
     endpoint: &'static str,

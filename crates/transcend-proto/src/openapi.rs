@@ -139,6 +139,15 @@ fn operation(info: &EndpointInfo) -> Value {
             })
         })
         .collect();
+    parameters.extend(info.query.iter().map(|param| {
+        json!({
+            "name": param.name,
+            "in": "query",
+            "required": param.required,
+            "description": param.description,
+            "schema": { "type": "string", "minLength": 1 },
+        })
+    }));
     parameters.extend(info.headers.iter().map(|header| {
         json!({
             "name": header.name,
@@ -198,6 +207,10 @@ fn responses(info: &EndpointInfo) -> Value {
         ResponseBody::Accepted => json!({
             "description": "Accepted.",
             "content": { "application/json": { "schema": { "type": "object" } } },
+        }),
+        ResponseBody::File => json!({
+            "description": "The file's bytes, streamed.",
+            "content": { "application/octet-stream": { "schema": {} } },
         }),
         ResponseBody::PemText => json!({
             "description": "A PEM `PUBLIC KEY` (SPKI) of a P-384 key. It may be cached for an hour.",

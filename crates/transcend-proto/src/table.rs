@@ -18,10 +18,11 @@ use http_body::Body;
 use http_body_util::BodyExt;
 
 use crate::endpoint::{
-    BodyKind, Endpoint, EndpointInfo, PathParams, Received, get_dsr, report_erasure, signing_key,
-    submit_dsr, upload_access, upload_datapoint, upload_datapoint_chunked,
+    BodyKind, Endpoint, EndpointInfo, PathParams, Received, download_file, download_keys, get_dsr,
+    report_erasure, request_identifiers, signing_key, submit_dsr, upload_access, upload_datapoint,
+    upload_datapoint_chunked,
 };
-use crate::server::{Credentials, DEFAULT_BODY_LIMIT, ServerError};
+use crate::server::{Credentials, DEFAULT_BODY_LIMIT, Reply, ServerError};
 
 /// Generates [`Route`], [`Service`] and the dispatching `call` from the rows below.
 macro_rules! endpoint_table {
@@ -84,6 +85,9 @@ macro_rules! endpoint_table {
                 credentials: Credentials,
             ) -> impl Future<Output = Result<Self::Caller, ServerError>> + Send;
 
+            /// The body of a streamed file answer (`download` rows).
+            type FileBody: Body<Data = Bytes> + Send + Unpin;
+
             /// The largest JSON body read (a larger one is answered 413).
             fn body_limit(&self) -> u64 {
                 DEFAULT_BODY_LIMIT
@@ -97,7 +101,7 @@ macro_rules! endpoint_table {
             routed: Routed,
             head: http::request::Parts,
             body: B,
-        ) -> Result<Response<Bytes>, ServerError>
+        ) -> Result<Response<Reply<S::FileBody>>, ServerError>
         where
             S: Service<B>,
             B: Body + Send,
@@ -116,6 +120,7 @@ macro_rules! endpoint_table {
 
     (@streamed buffered) => { false };
     (@streamed streamed) => { true };
+    (@streamed download) => { false };
 
     (@method buffered, $(#[doc = $doc:literal])* $method:ident, $ty:path) => {
         $(#[doc = $doc])*
@@ -124,6 +129,16 @@ macro_rules! endpoint_table {
             caller: Self::Caller,
             input: <$ty as Endpoint>::Input,
         ) -> impl Future<Output = Result<<$ty as Endpoint>::Output, ServerError>> + Send;
+    };
+    (@method download, $(#[doc = $doc:literal])* $method:ident, $ty:path) => {
+        $(#[doc = $doc])*
+        ///
+        /// Answers the file's head and its bytes as a stream of the service's own.
+        fn $method(
+            &self,
+            caller: Self::Caller,
+            input: <$ty as Endpoint>::Input,
+        ) -> impl Future<Output = Result<(download_file::FileHead, Self::FileBody), ServerError>> + Send;
     };
     (@method streamed, $(#[doc = $doc:literal])* $method:ident, $ty:path) => {
         $(#[doc = $doc])*
@@ -145,13 +160,18 @@ macro_rules! endpoint_table {
         };
         let input = <$ty as Endpoint>::read_input(&Received::new(&$head, $params, &bytes))?;
         let output = $service.$method($caller, input).await?;
-        Ok(<$ty as Endpoint>::build_response(&output))
+        Ok(<$ty as Endpoint>::build_response(&output).map(Reply::full))
+    }};
+    (@call download, $service:ident, $caller:ident, $head:ident, $params:ident, $body:ident, $method:ident, $ty:path) => {{
+        let input = <$ty as Endpoint>::read_input(&Received::new(&$head, $params, &[]))?;
+        let (file, stream) = $service.$method($caller, input).await?;
+        Ok(file.response(Reply::Stream(stream)))
     }};
     (@call streamed, $service:ident, $caller:ident, $head:ident, $params:ident, $body:ident, $method:ident, $ty:path) => {{
         check_declared_length(&$head.headers, $service.body_limit())?;
         let input = <$ty as Endpoint>::read_input(&Received::new(&$head, $params, &[]))?;
         let output = $service.$method($caller, input, $body).await?;
-        Ok(<$ty as Endpoint>::build_response(&output))
+        Ok(<$ty as Endpoint>::build_response(&output).map(Reply::full))
     }};
 }
 
@@ -170,6 +190,12 @@ endpoint_table! {
     UploadDatapointChunked => upload_datapoint_chunked: upload_datapoint_chunked::UploadDatapointChunkedEndpoint, buffered;
     /// The public key that signs webhook tokens.
     SigningKey => signing_key: signing_key::SigningKeyEndpoint, buffered;
+    /// A page of the identifiers a request holds.
+    RequestIdentifiers => request_identifiers: request_identifiers::RequestIdentifiersEndpoint, buffered;
+    /// A page of an access report's download keys.
+    DownloadKeys => download_keys: download_keys::DownloadKeysEndpoint, buffered;
+    /// One file of an access report; the answer is streamed.
+    DownloadFile => download_file: download_file::DownloadFileEndpoint, download;
 }
 
 /// A request matched to an endpoint, with its path parameters decoded.
@@ -215,7 +241,7 @@ impl Route {
 /// [`Service::body_limit`], validated), calls the endpoint's method, and builds the
 /// response. Every failure becomes its [`ServerError`] response; nothing panics on
 /// what the request holds.
-pub async fn dispatch<S, B>(service: &S, request: Request<B>) -> Response<Bytes>
+pub async fn dispatch<S, B>(service: &S, request: Request<B>) -> Response<Reply<S::FileBody>>
 where
     S: Service<B>,
     B: Body + Send,
@@ -227,7 +253,7 @@ where
         Ok(routed) => call(service, routed, head, body).await,
         Err(error) => Err(error),
     };
-    answered.unwrap_or_else(|error| error.to_response())
+    answered.unwrap_or_else(|error| error.to_response().map(Reply::full))
 }
 
 /// Refuses a body whose `Content-Length` is over `limit` before any of it is read.

@@ -7,8 +7,11 @@ use std::time::Duration;
 use bytes::Bytes;
 use http::{Request, StatusCode};
 use proptest::prelude::*;
+use transcend_proto::endpoint::download_file::DownloadFileEndpoint;
+use transcend_proto::endpoint::download_keys::{DownloadKeysEndpoint, DownloadKeysQuery};
 use transcend_proto::endpoint::get_dsr::GetDsrEndpoint;
 use transcend_proto::endpoint::report_erasure::ReportErasureEndpoint;
+use transcend_proto::endpoint::request_identifiers::RequestIdentifiersEndpoint;
 use transcend_proto::endpoint::signing_key::{SigningKeyEndpoint, SigningKeyPem};
 use transcend_proto::endpoint::submit_dsr::SubmitDsrEndpoint;
 use transcend_proto::endpoint::upload_access::UploadAccessEndpoint;
@@ -78,6 +81,29 @@ proptest! {
         let report = Report::new(nonce, report);
         prop_assert_eq!(across::<ReportErasureEndpoint>(&report), report);
         prop_assert_eq!(back::<ReportErasureEndpoint>(&Accepted), Accepted);
+    }
+
+    #[test]
+    fn request_identifiers(query in arb::request_identifiers_query(), page in arb::request_identifiers_page()) {
+        prop_assume!(!query.request_id.is_empty());
+        prop_assert_eq!(across::<RequestIdentifiersEndpoint>(&query), query);
+        prop_assert_eq!(back::<RequestIdentifiersEndpoint>(&page), page);
+    }
+
+    #[test]
+    fn download_keys(id in "\\PC{1,40}", limit in proptest::option::of(any::<u32>()), offset in proptest::option::of(any::<u32>()), page in arb::download_keys_page()) {
+        let mut query = DownloadKeysQuery::new(id);
+        query.limit = limit;
+        query.offset = offset;
+        prop_assert_eq!(across::<DownloadKeysEndpoint>(&query), query);
+        prop_assert_eq!(back::<DownloadKeysEndpoint>(&page), page);
+    }
+
+    #[test]
+    fn download_file(key in "\\PC{1,60}", bytes in proptest::collection::vec(any::<u8>(), 0..64)) {
+        prop_assert_eq!(across::<DownloadFileEndpoint>(&key), key);
+        let bytes = Bytes::from(bytes);
+        prop_assert_eq!(back::<DownloadFileEndpoint>(&bytes), bytes);
     }
 
     #[test]

@@ -9,13 +9,16 @@ use bytes::Bytes;
 use http::{Method, Request, StatusCode};
 use http_body::{Body, Frame};
 use http_body_util::{BodyExt, Full};
+use transcend_proto::endpoint::download_file::{self, DownloadFileEndpoint, FileHead};
+use transcend_proto::endpoint::download_keys::{DownloadKeysEndpoint, DownloadKeysQuery};
 use transcend_proto::endpoint::signing_key::SigningKeyPem;
 use transcend_proto::endpoint::submit_dsr::SubmitDsrEndpoint;
 use transcend_proto::endpoint::upload_datapoint;
-use transcend_proto::server::{Credentials, ServerError};
+use transcend_proto::server::{Credentials, Reply, ServerError};
 use transcend_proto::types::{
-    AccessUpload, DatapointChunk, DatapointUpload, DsrRecord, DsrStatus, ErasureReport,
-    RequestAction, RequestStatus, Subject, SubmitDsr, SubmitDsrResponse,
+    AccessUpload, DatapointChunk, DatapointUpload, DownloadKeysPage, DsrRecord, DsrStatus,
+    ErasureReport, RequestAction, RequestIdentifiersPage, RequestIdentifiersQuery, RequestStatus,
+    Subject, SubmitDsr, SubmitDsrResponse,
 };
 use transcend_proto::{Accepted, Config, Endpoint, Report, Route, Service, dispatch};
 
@@ -65,6 +68,7 @@ impl Double {
 
 impl Service<Watched> for Double {
     type Caller = String;
+    type FileBody = Full<Bytes>;
 
     async fn authorize(
         &self,
@@ -151,6 +155,39 @@ impl Service<Watched> for Double {
         Ok(Accepted)
     }
 
+    async fn download_file(
+        &self,
+        caller: String,
+        key: String,
+    ) -> Result<(FileHead, Full<Bytes>), ServerError> {
+        self.called(format!("{caller} {key}"));
+        Ok((
+            FileHead::new("text/plain", Some(5)).file_name("a.txt"),
+            Full::new(Bytes::from_static(b"hello")),
+        ))
+    }
+
+    async fn request_identifiers(
+        &self,
+        caller: String,
+        query: RequestIdentifiersQuery,
+    ) -> Result<RequestIdentifiersPage, ServerError> {
+        self.called(format!("{caller} {}", query.request_id));
+        Ok(RequestIdentifiersPage::default())
+    }
+
+    async fn download_keys(
+        &self,
+        caller: String,
+        query: DownloadKeysQuery,
+    ) -> Result<DownloadKeysPage, ServerError> {
+        self.called(format!(
+            "{caller} {} {:?} {:?}",
+            query.request_id, query.limit, query.offset
+        ));
+        Ok(DownloadKeysPage::default())
+    }
+
     async fn signing_key(&self, caller: String, _: ()) -> Result<SigningKeyPem, ServerError> {
         self.called(caller);
         Err(ServerError::Unavailable {
@@ -158,6 +195,12 @@ impl Service<Watched> for Double {
             message: "no key".into(),
         })
     }
+}
+
+/// A dispatched answer with its body read.
+async fn collected(response: http::Response<Reply<Full<Bytes>>>) -> http::Response<Bytes> {
+    let (parts, body) = response.into_parts();
+    http::Response::from_parts(parts, body.collect().await.unwrap().to_bytes())
 }
 
 fn config(key: &str) -> Config {
@@ -175,7 +218,7 @@ async fn a_call_is_routed_read_once_and_answered() {
     let (request, read) = watched(request);
     let response = dispatch(&double, request).await;
     assert!(read.load(Ordering::SeqCst));
-    let created = SubmitDsrEndpoint::parse_response(response.map(|b| b.to_vec())).unwrap();
+    let created = SubmitDsrEndpoint::parse_response(collected(response).await).unwrap();
     assert_eq!(created.request.id, "id-1");
     assert_eq!(*double.calls.lock().unwrap(), ["SubmitDsr person-1"]);
 }
@@ -262,7 +305,7 @@ async fn a_malformed_body_names_where_it_breaks() {
         .unwrap();
     let response = dispatch(&double, watched(request).0).await;
     assert_eq!(response.status(), StatusCode::BAD_REQUEST);
-    let body = response.into_body();
+    let body = collected(response).await.into_body();
     let text = String::from_utf8_lossy(&body);
     assert!(text.contains("subject.coreIdentifier"), "{text}");
 }
@@ -282,6 +325,53 @@ async fn a_streamed_upload_reaches_the_service_unread() {
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(*double.uploaded.lock().unwrap(), b"JPEG");
     assert_eq!(*double.calls.lock().unwrap(), ["UploadDatapoint photo"]);
+}
+
+#[tokio::test]
+async fn a_file_is_streamed_with_its_head() {
+    let double = Double::default();
+    let request =
+        DownloadFileEndpoint::build_request(&config("good"), &"k/1+2".to_owned()).unwrap();
+    assert_eq!(
+        request.uri().path_and_query().unwrap().as_str(),
+        download_file::path("k/1+2")
+    );
+    let response = dispatch(&double, watched(request).0).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()["content-length"], "5");
+    assert_eq!(
+        response.headers()["content-disposition"],
+        "attachment; filename=\"a.txt\""
+    );
+    let body = response.into_body().collect().await.unwrap().to_bytes();
+    assert_eq!(body, "hello");
+    assert_eq!(*double.calls.lock().unwrap(), ["DownloadFile k/1+2"]);
+}
+
+#[tokio::test]
+async fn query_parameters_are_read_and_bad_ones_named() {
+    let double = Double::default();
+    let query = DownloadKeysQuery::new("r 1").page(20, 40);
+    let request = DownloadKeysEndpoint::build_request(&config("good"), &query).unwrap();
+    assert_eq!(
+        request.uri().path_and_query().unwrap(),
+        "/v1/data-subject-request/r%201/download-keys?limit=20&offset=40"
+    );
+    assert_eq!(
+        dispatch(&double, watched(request).0).await.status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        *double.calls.lock().unwrap(),
+        ["DownloadKeys r 1 Some(20) Some(40)"]
+    );
+    let request = Request::get("/v1/data-subject-request/r/download-keys?limit=lots")
+        .header("authorization", "Bearer good")
+        .body(Bytes::new())
+        .unwrap();
+    let response = dispatch(&double, watched(request).0).await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    assert!(String::from_utf8_lossy(collected(response).await.body()).contains("limit"));
 }
 
 #[tokio::test]

@@ -41,6 +41,7 @@ enum_strategies! {
     request_action => RequestAction;
     request_status => RequestStatus;
     completed_request_status => CompletedRequestStatus;
+    restart_identifier_strategy => RestartIdentifierStrategy;
     access_status => AccessStatus;
     integration_status => IntegrationStatus;
     profile_status => ProfileStatus;
@@ -193,7 +194,10 @@ pub fn submit_dsr(valid_only: bool) -> BoxedStrategy<SubmitDsr> {
         (maybe(any::<bool>()), maybe(any::<bool>())),
         ids(),
         maybe(text()),
-        maybe(completed_request_status(valid_only)),
+        (
+            maybe(completed_request_status(valid_only)),
+            maybe(restart_identifier_strategy(valid_only)),
+        ),
     );
     (head, tail)
         .prop_map(move |(head, tail)| {
@@ -207,8 +211,9 @@ pub fn submit_dsr(valid_only: bool) -> BoxedStrategy<SubmitDsr> {
                 skips,
                 checks,
                 request_id,
-                completed,
+                (completed, restart),
             ) = tail;
+            let restart = if request_id.is_some() { restart } else { None };
             let (data_silo_ids, ignore_data_silo_ids) =
                 if valid_only && silos.is_some() && ignored.is_some() {
                     if keep_silos {
@@ -243,6 +248,7 @@ pub fn submit_dsr(valid_only: bool) -> BoxedStrategy<SubmitDsr> {
                 skip_enrichment_checks: checks,
                 request_id,
                 completed_request_status: completed,
+                restart_identifier_strategy: restart,
                 allow_unlisted_values: false,
             }
         })
@@ -434,4 +440,63 @@ pub fn dsr_job() -> BoxedStrategy<DsrJob> {
 /// Error bodies.
 pub fn error_body() -> BoxedStrategy<ErrorBody> {
     text().prop_map(ErrorBody::new).boxed()
+}
+
+/// Pages of a request's identifiers.
+pub fn request_identifiers_page() -> BoxedStrategy<RequestIdentifiersPage> {
+    let identifier = (
+        maybe(text()),
+        maybe(text()),
+        text(),
+        maybe(identifier_type(false)),
+    )
+        .prop_map(|(id, name, value, identifier_type)| RequestIdentifier {
+            id,
+            name,
+            value,
+            identifier_type,
+        });
+    vec(identifier, 0..4)
+        .prop_map(RequestIdentifiersPage::new)
+        .boxed()
+}
+
+/// Queries for a page of a request's identifiers; valid ones ask for 1 to 100.
+pub fn request_identifiers_query() -> BoxedStrategy<RequestIdentifiersQuery> {
+    (text(), 1u32..=100, any::<u32>())
+        .prop_map(|(id, first, offset)| RequestIdentifiersQuery::new(id, first, offset))
+        .boxed()
+}
+
+/// Pages of download keys.
+pub fn download_keys_page() -> BoxedStrategy<DownloadKeysPage> {
+    let key = (
+        text(),
+        maybe(text()),
+        maybe(text()),
+        maybe(any::<u64>()),
+        (maybe(text()), maybe(text())),
+    )
+        .prop_map(
+            |(download_key, error, mimetype, size, (file_name, data_point))| {
+                let mut key = DownloadKey::new(download_key);
+                key.error = error;
+                key.mimetype = mimetype;
+                key.size = size;
+                key.file_name = file_name;
+                key.data_point = data_point;
+                key
+            },
+        );
+    (
+        vec(key, 0..4),
+        maybe(any::<u64>()),
+        maybe((maybe(text()), maybe(text()))),
+    )
+        .prop_map(|(nodes, total_count, links)| DownloadKeysPage {
+            nodes,
+            total_count,
+            links: links.map(|(next, previous)| PageLinks { next, previous }),
+        })
+        .boxed()
 }

@@ -39,6 +39,7 @@ mod identifier;
 mod locale;
 mod region;
 mod report_status;
+mod requester;
 pub mod schema;
 mod status;
 mod submit;
@@ -60,6 +61,10 @@ pub use identifier::IdentifierType;
 pub use locale::Locale;
 pub use region::{Country, CountrySubdivision, Region, SubdivisionError};
 pub use report_status::{AccessStatus, IntegrationStatus, ProfileStatus};
+pub use requester::{
+    DownloadKey, DownloadKeysPage, MAX_IDENTIFIERS_PAGE, PageLinks, RequestIdentifier,
+    RequestIdentifiersPage, RequestIdentifiersQuery, RestartIdentifierStrategy,
+};
 pub use status::RequestStatus;
 pub use submit::{
     AttestedExtraIdentifiers, Attribute, ExtraIdentifier, Subject, SubmitDsr, SubmitDsrBuilder,

@@ -58,6 +58,17 @@ proptest! {
     fn datapoint_chunk(value in s::datapoint_chunk()) { json_identity(&value) }
 
     #[test]
+    fn requester_pages(
+        identifiers in s::request_identifiers_page(),
+        query in s::request_identifiers_query(),
+        keys in s::download_keys_page(),
+    ) {
+        json_identity(&identifiers);
+        json_identity(&query);
+        json_identity(&keys);
+    }
+
+    #[test]
     fn dsr_job(value in s::dsr_job()) { json_identity(&value) }
 
     #[test]

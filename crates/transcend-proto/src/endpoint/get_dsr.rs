@@ -40,6 +40,7 @@ impl Endpoint for GetDsrEndpoint {
         body: BodyKind::Empty,
         summary: "The state of a DSR.",
         headers: &[],
+        query: &[],
         request_schema: None,
         response: ResponseBody::Json("DsrStatus"),
     };

@@ -27,17 +27,19 @@ pub struct EndpointInfo {
     /// One line on what the endpoint is for.
     pub summary: &'static str,
     /// The headers it reads besides the credentials (the nonce, a datapoint's name…).
-    pub headers: &'static [HeaderInfo],
+    pub headers: &'static [ParamInfo],
+    /// The query parameters it reads.
+    pub query: &'static [ParamInfo],
     /// The name of the request body's JSON Schema in `transcend-types`, if any.
     pub request_schema: Option<&'static str>,
     /// What a success answer carries.
     pub response: ResponseBody,
 }
 
-/// A request header an endpoint reads.
+/// A request header (or query parameter) an endpoint reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
-pub struct HeaderInfo {
+pub struct ParamInfo {
     /// The header's name, lowercase.
     pub name: &'static str,
     /// Whether the request is refused without it.
@@ -47,7 +49,7 @@ pub struct HeaderInfo {
 }
 
 /// The `x-transcend-nonce` every report carries.
-pub const NONCE_HEADER: HeaderInfo = HeaderInfo {
+pub const NONCE_HEADER: ParamInfo = ParamInfo {
     name: "x-transcend-nonce",
     required: true,
     description: "The nonce of the job's webhook: which job this reports for.",
@@ -63,6 +65,8 @@ pub enum ResponseBody {
     Accepted,
     /// `text/plain`: a PEM public key.
     PemText,
+    /// Bytes of any length, streamed (`application/octet-stream` or the file's type).
+    File,
 }
 
 /// The credential an endpoint needs, beyond a valid API key (and, for a self-hosted
@@ -176,6 +180,7 @@ mod tests {
             body: BodyKind::Empty,
             summary: "",
             headers: &[],
+            query: &[],
             request_schema: None,
             response: ResponseBody::Json("DsrStatus"),
         }

@@ -12,15 +12,18 @@
 mod info;
 mod report;
 
+pub mod download_file;
+pub mod download_keys;
 pub mod get_dsr;
 pub mod report_erasure;
+pub mod request_identifiers;
 pub mod signing_key;
 pub mod submit_dsr;
 pub mod upload_access;
 pub mod upload_datapoint;
 pub mod upload_datapoint_chunked;
 
-pub use info::{BodyKind, EndpointInfo, HeaderInfo, NONCE_HEADER, PathParams, ResponseBody, Scope};
+pub use info::{BodyKind, EndpointInfo, NONCE_HEADER, ParamInfo, PathParams, ResponseBody, Scope};
 pub(crate) use report::report_endpoint;
 pub use report::{Accepted, Report, ReportBody, build_report};
 

@@ -86,6 +86,7 @@ macro_rules! report_endpoint {
                 body: $crate::endpoint::BodyKind::Json,
                 summary: $summary,
                 headers: &[$crate::endpoint::NONCE_HEADER],
+                query: &[],
                 request_schema: Some(stringify!($body)),
                 response: $crate::endpoint::ResponseBody::Accepted,
             };

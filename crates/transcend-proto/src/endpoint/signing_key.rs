@@ -52,6 +52,7 @@ impl Endpoint for SigningKeyEndpoint {
         body: BodyKind::Empty,
         summary: "The PEM public key that signs webhook tokens (`x-sombra-token`).",
         headers: &[],
+        query: &[],
         request_schema: None,
         response: ResponseBody::PemText,
     };

@@ -30,6 +30,7 @@ impl Endpoint for SubmitDsrEndpoint {
         body: BodyKind::Json,
         summary: "Submits a DSR on behalf of a person.",
         headers: &[],
+        query: &[],
         request_schema: Some("SubmitDsr"),
         response: ResponseBody::Json("SubmitDsrResponse"),
     };

@@ -11,7 +11,7 @@ use http::{HeaderValue, Method, Request, Response};
 use transcend_types::{DatapointUpload, Validate};
 
 use super::{
-    Accepted, BodyKind, Endpoint, EndpointInfo, HeaderInfo, NONCE_HEADER, Received, Report,
+    Accepted, BodyKind, Endpoint, EndpointInfo, NONCE_HEADER, ParamInfo, Received, Report,
     ResponseBody, Scope,
 };
 use crate::codec::{
@@ -51,27 +51,28 @@ impl Endpoint for UploadDatapointEndpoint {
         summary: "A data silo uploads one file (any bytes, streamed) to one datapoint of an ACCESS job.",
         headers: &[
             NONCE_HEADER,
-            HeaderInfo {
+            ParamInfo {
                 name: "x-transcend-datapoint-name",
                 required: true,
                 description: "The datapoint the file belongs to.",
             },
-            HeaderInfo {
+            ParamInfo {
                 name: "x-transcend-remote-id",
                 required: false,
                 description: "The file name shown to the person (ASCII).",
             },
-            HeaderInfo {
+            ParamInfo {
                 name: "x-transcend-profile-id",
                 required: false,
                 description: "Deprecated: the profile the file belongs to.",
             },
-            HeaderInfo {
+            ParamInfo {
                 name: "x-transcend-skip-status-update",
                 required: false,
                 description: "`true` on every file but a datapoint's last.",
             },
         ],
+        query: &[],
         request_schema: None,
         response: ResponseBody::Accepted,
     };

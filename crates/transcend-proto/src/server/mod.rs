@@ -8,9 +8,11 @@
 //! input once, calls the method, and builds the response or the typed error.
 
 mod error;
+mod reply;
 
 pub use crate::table::{Route, Routed, Service, dispatch};
 pub use error::ServerError;
+pub use reply::Reply;
 
 use http::HeaderMap;
 use http::header::AUTHORIZATION;

@@ -2,7 +2,7 @@
 
 use super::{Attribute, SubmitDsr};
 use crate::validate::{Validate, ValidationError};
-use crate::{CompletedRequestStatus, Locale, Region, Timestamp};
+use crate::{CompletedRequestStatus, Locale, Region, RestartIdentifierStrategy, Timestamp};
 
 /// Builds a [`SubmitDsr`]; [`build`](Self::build) validates it.
 #[derive(Debug, Clone)]
@@ -61,6 +61,8 @@ impl SubmitDsrBuilder {
         skip_sending_receipt: bool => skip_sending_receipt;
         /// Sets `requestId`: restarts that existing request.
         request_id: String => request_id;
+        /// Sets `restartIdentifierStrategy` (with `requestId`).
+        restart_identifier_strategy: RestartIdentifierStrategy => restart_identifier_strategy;
         /// Sets `completedRequestStatus`: uploads a past request already finished.
         completed_request_status: CompletedRequestStatus => completed_request_status;
     }

@@ -7,7 +7,9 @@ pub use builder::SubmitDsrBuilder;
 pub use identifiers::{AttestedExtraIdentifiers, ExtraIdentifier};
 
 use crate::validate::{Checker, ProblemKind, Validate, ValidationError};
-use crate::{CompletedRequestStatus, Locale, Region, RequestAction, Timestamp};
+use crate::{
+    CompletedRequestStatus, Locale, Region, RequestAction, RestartIdentifierStrategy, Timestamp,
+};
 
 /// Submits a data subject request (`POST /v1/data-subject-request`).
 ///
@@ -100,6 +102,9 @@ pub struct SubmitDsr {
     /// Uploads a past request directly in this finished state (backlogs).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub completed_request_status: Option<CompletedRequestStatus>,
+    /// With `requestId`: which identifiers the restarted request keeps.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restart_identifier_strategy: Option<RestartIdentifierStrategy>,
     /// Not sent: when true, validation lets through enum values the reference pages do
     /// not list (a request type, locale, identifier type or status Transcend added
     /// after this release), while every other rule still holds. Set it with
@@ -227,6 +232,7 @@ impl SubmitDsr {
             skip_enrichment_checks: None,
             request_id: None,
             completed_request_status: None,
+            restart_identifier_strategy: None,
             allow_unlisted_values: false,
         }
     }
@@ -311,6 +317,22 @@ impl Validate for SubmitDsr {
                     other: "ignoreDataSiloIds".into(),
                 },
             );
+        }
+        if let Some(strategy) = &self.restart_identifier_strategy {
+            checker.known(
+                || "restartIdentifierStrategy".into(),
+                strategy.as_str(),
+                strategy.is_known(),
+                RestartIdentifierStrategy::KNOWN_NAMES,
+            );
+            if self.request_id.is_none() {
+                checker.report(
+                    "requestId",
+                    ProblemKind::Missing {
+                        because: "when restartIdentifierStrategy is set (it applies to a restart)",
+                    },
+                );
+            }
         }
         if let Some(status) = &self.completed_request_status {
             checker.known(
