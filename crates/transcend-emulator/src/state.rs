@@ -51,7 +51,11 @@ impl Shared {
             .iter()
             .map(|s| (s.id.clone(), s.datapoints.clone()))
             .collect();
-        let record = self.store.create(submission, &expected)?;
+        let record = if submission.request_id.is_some() {
+            self.store.restart(submission, &expected)?
+        } else {
+            self.store.create(submission, &expected)?
+        };
         if record.status == RequestStatus::Compiling {
             for silo in silos {
                 tokio::spawn(webhook::deliver(Arc::clone(self), record.id.clone(), silo));

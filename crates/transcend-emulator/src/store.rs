@@ -38,6 +38,7 @@ pub(crate) struct RequestState {
     pub created_at: Timestamp,
     timeline: Vec<StatusChange>,
     jobs: BTreeMap<String, JobState>,
+    restarts: u32,
 }
 
 pub(crate) struct JobState {
@@ -104,6 +105,7 @@ impl Store {
             }],
             jobs: BTreeMap::new(),
             submission,
+            restarts: 0,
         };
         if let Some(completed) = state.submission.completed_request_status.clone() {
             state.enter(RequestStatus::from(completed));
@@ -120,6 +122,62 @@ impl Store {
         inner.order.push(id.clone());
         inner.requests.insert(id, state);
         Ok(record)
+    }
+
+    /// Restarts the request `submission.requestId` names: back to `REQUEST_MADE` and
+    /// `COMPILING`, with new jobs for `silos` and the reports so far dropped. Extra
+    /// identifiers the restart attests are added (`REMOVE_ENRICHED_IDENTIFIERS` and the
+    /// other strategies keep what the submission held: the emulator enriches nothing).
+    pub(crate) fn restart(
+        &self,
+        submission: SubmitDsr,
+        silos: &[(String, Vec<String>)],
+    ) -> Result<DsrRecord, ServerError> {
+        let id = submission.request_id.clone().unwrap_or_default();
+        let mut inner = self.lock();
+        let state = inner
+            .requests
+            .get_mut(&id)
+            .ok_or_else(|| ServerError::NotFound {
+                what: format!(
+                    "no request with id {} to restart",
+                    id.chars().take(128).collect::<String>()
+                ),
+            })?;
+        if state.record.action != submission.action
+            || state.record.core_identifier != submission.subject.core_identifier
+        {
+            return Err(ServerError::BadRequest {
+                message: "a restart must name the original request's type and coreIdentifier"
+                    .into(),
+            });
+        }
+        if let Some(extra) = submission.subject.attested_extra_identifiers {
+            let held = state
+                .submission
+                .subject
+                .attested_extra_identifiers
+                .get_or_insert_with(Default::default);
+            for (kind, values) in extra.0 {
+                let list = held.0.entry(kind).or_default();
+                for value in values {
+                    if !list.contains(&value) {
+                        list.push(value);
+                    }
+                }
+            }
+        }
+        state.restarts += 1;
+        state.jobs.clear();
+        state.enter(RequestStatus::RequestMade);
+        state.enter(RequestStatus::Compiling);
+        for (silo, expected) in silos {
+            state
+                .jobs
+                .insert(silo.clone(), JobState::new(silo, expected.clone()));
+        }
+        state.settle();
+        Ok(state.record.clone())
     }
 
     pub(crate) fn status(&self, id: &str) -> Option<DsrStatus> {
@@ -276,6 +334,7 @@ impl RequestState {
             created_at: self.created_at.clone(),
             timeline: self.timeline.clone(),
             jobs: self.jobs.values().map(|job| job.view.clone()).collect(),
+            restarts: self.restarts,
         }
     }
 }

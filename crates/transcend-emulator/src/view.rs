@@ -27,8 +27,11 @@ pub struct RequestView {
     pub created_at: Timestamp,
     /// Every status it has had, in order.
     pub timeline: Vec<StatusChange>,
-    /// One job per data silo in scope.
+    /// One job per data silo in scope (since the last restart).
     pub jobs: Vec<JobView>,
+    /// How many times it was restarted.
+    #[serde(default)]
+    pub restarts: u32,
 }
 
 /// `GET /emulator/v1/requests`.

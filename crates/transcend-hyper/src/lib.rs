@@ -51,7 +51,10 @@ mod upload;
 mod wait;
 
 pub use body::Body;
-pub use client::{Client, ClientBuilder, Timeouts};
+pub use client::{
+    Client, ClientBuilder, DownloadEvent, DownloadOptions, FailedFile, FileDigest, ManifestEntry,
+    ReportDownload, RestartOptions, Timeouts,
+};
 pub use error::Error;
 pub use transport::{HyperTransport, HyperTransportError, MAX_RESPONSE_BYTES};
 pub use upload::{CHUNK_SIZE, DatapointSource};

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use http::{Request, Response};
+use http_body_util::combinators::UnsyncBoxBody;
 use http_body_util::{BodyExt, Limited};
 use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::Client as PooledClient;
@@ -32,9 +33,19 @@ pub(crate) enum SendFailure {
     Lost(BoxError),
 }
 
+/// A response body read as it arrives (file downloads).
+pub(crate) type StreamingBody = UnsyncBoxBody<Bytes, BoxError>;
+
 /// The object-safe form of a transport the client holds.
 pub(crate) trait DynTransport: Send + Sync {
     fn send(&self, request: Request<Body>) -> BoxFuture<Result<Response<Bytes>, SendFailure>>;
+
+    /// Sends and hands the response body over unread. The default hyper transport
+    /// streams it; any other transport answers whole bodies (within its own limits).
+    fn send_streaming(
+        &self,
+        request: Request<Body>,
+    ) -> BoxFuture<Result<Response<StreamingBody>, SendFailure>>;
 }
 
 /// The default transport: hyper-util's pooled client over rustls (ring provider,
@@ -137,6 +148,36 @@ where
                     SendFailure::Lost(Box::new(error))
                 }
             })
+        })
+    }
+
+    fn send_streaming(
+        &self,
+        request: Request<Body>,
+    ) -> BoxFuture<Result<Response<StreamingBody>, SendFailure>> {
+        let any: &dyn std::any::Any = self.0.as_ref();
+        if let Some(hyper) = any.downcast_ref::<HyperTransport>() {
+            let response = hyper.client.request(request);
+            return Box::pin(async move {
+                let response = response.await.map_err(|e| {
+                    if e.is_connect() {
+                        SendFailure::Connect(Box::new(e))
+                    } else {
+                        SendFailure::Lost(Box::new(e))
+                    }
+                })?;
+                Ok(response
+                    .map(|body| body.map_err(|e| -> BoxError { Box::new(e) }).boxed_unsync()))
+            });
+        }
+        let whole = self.send(request);
+        Box::pin(async move {
+            let response = whole.await?;
+            Ok(response.map(|bytes| {
+                http_body_util::Full::new(bytes)
+                    .map_err(|never| match never {})
+                    .boxed_unsync()
+            }))
         })
     }
 }

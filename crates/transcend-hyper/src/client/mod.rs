@@ -2,8 +2,12 @@
 
 mod builder;
 mod calls;
+mod report;
+mod requester;
 
 pub use builder::ClientBuilder;
+pub use report::{DownloadEvent, DownloadOptions, FailedFile, ManifestEntry, ReportDownload};
+pub use requester::{FileDigest, RestartOptions};
 
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};

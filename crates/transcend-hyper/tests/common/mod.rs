@@ -20,6 +20,7 @@ use transcend_hyper::server::{RunningServer, Server};
 pub struct Captured {
     pub method: Method,
     pub path: String,
+    pub path_and_query: String,
     pub headers: HeaderMap,
     /// The body, unless the server only digests it.
     pub body: Bytes,
@@ -80,6 +81,11 @@ impl TestServer {
                 let captured = Captured {
                     method: parts.method,
                     path: parts.uri.path().to_owned(),
+                    path_and_query: parts
+                        .uri
+                        .path_and_query()
+                        .map(|p| p.to_string())
+                        .unwrap_or_default(),
                     headers: parts.headers,
                     body: Bytes::from(kept),
                     body_len: len,

@@ -1,0 +1,237 @@
+//! A requester's loop against the emulator through the client: the report downloaded
+//! byte for byte (resumed after a failing file), a request's identifiers, a restart.
+
+mod common;
+
+use std::path::PathBuf;
+
+use common::{TestSilo, client, eventually};
+use serde_json::json;
+use transcend_emulator::{Emulator, JobStatus};
+use transcend_hyper::proto::endpoint::download_file::is_expired_key;
+use transcend_hyper::types::{
+    AccessProfile, AccessUpload, AttestedExtraIdentifiers, DatapointUpload, ExtraIdentifier,
+    IdentifierType, RequestAction, RequestStatus, Subject, SubmitDsr,
+};
+use transcend_hyper::{DatapointSource, Error, ErrorKind, RestartOptions};
+
+fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("transcend-{name}-{:032x}", fastrand::u128(..)));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+const PHOTO_LEN: usize = 300_000;
+
+fn photo() -> Vec<u8> {
+    (0..PHOTO_LEN).map(|i| (i * 7 % 251) as u8).collect()
+}
+
+/// An ACCESS request whose silo reported two JSON datapoints and a file: DOWNLOADABLE.
+async fn downloadable(emulator: &Emulator, silo: &TestSilo) -> String {
+    let client = client(emulator);
+    let dsr = SubmitDsr::new(
+        RequestAction::Access,
+        Subject::new("user-1").email("ada@example.com"),
+        "customer",
+    );
+    let id = client.submit_dsr(&dsr).await.unwrap().request.id;
+    let delivery = silo.wait_for(1).await.remove(0);
+    eventually(emulator, &id, |v| v.jobs[0].status == JobStatus::Waiting).await;
+    client
+        .upload_datapoint(
+            &delivery.nonce,
+            DatapointUpload::new("photo").remote_id("ada.jpg"),
+            DatapointSource::bytes(photo()),
+        )
+        .await
+        .unwrap();
+    let profile = AccessProfile::new("ada")
+        .datapoint("name", json!("Ada Lovelace"))
+        .datapoint("orders", json!([{"id": 1}, {"id": 2}]));
+    client
+        .upload_access(&delivery.nonce, &AccessUpload::ready(vec![profile]))
+        .await
+        .unwrap();
+    eventually(emulator, &id, |v| v.status == RequestStatus::Downloadable).await;
+    id
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_report_is_downloaded_byte_for_byte_and_a_rerun_skips_it() {
+    let silo = TestSilo::start(TestSilo::accepting()).await;
+    let emulator = Emulator::builder()
+        .data_silo(silo.silo("users-db").actions([RequestAction::Access]))
+        .start()
+        .await
+        .unwrap();
+    let id = downloadable(&emulator, &silo).await;
+    let client = client(&emulator);
+    let dir = temp_dir("report");
+
+    let report = client
+        .download_report(&id, &dir, Default::default())
+        .await
+        .unwrap();
+    assert!(report.is_complete(), "{:?}", report.failed);
+    assert_eq!((report.downloaded, report.skipped), (3, 0));
+    assert_eq!(std::fs::read(dir.join("ada.jpg")).unwrap(), photo());
+    let name: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("users-db-ada-name.json")).unwrap())
+            .unwrap();
+    assert_eq!(name, json!("Ada Lovelace"));
+    let orders: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("users-db-ada-orders.json")).unwrap())
+            .unwrap();
+    assert_eq!(orders, json!([{"id": 1}, {"id": 2}]));
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&report.manifest).unwrap()).unwrap();
+    assert_eq!(manifest["files"].as_array().unwrap().len(), 3);
+    let stored = emulator.request(&id).unwrap().jobs[0].files[0].clone();
+    let photo_entry = report.files.iter().find(|f| f.file == "ada.jpg").unwrap();
+    assert_eq!(
+        (photo_entry.size, &photo_entry.sha256),
+        (stored.size, &stored.sha256)
+    );
+
+    let again = client
+        .download_report(&id, &dir, Default::default())
+        .await
+        .unwrap();
+    assert_eq!((again.downloaded, again.skipped), (0, 3));
+    std::fs::remove_dir_all(&dir).unwrap();
+    emulator.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_file_is_reported_and_a_rerun_fetches_only_what_is_missing() {
+    let silo = TestSilo::start(TestSilo::accepting()).await;
+    let emulator = Emulator::builder()
+        .data_silo(silo.silo("users-db").actions([RequestAction::Access]))
+        .start()
+        .await
+        .unwrap();
+    let id = downloadable(&emulator, &silo).await;
+    let client = client(&emulator);
+    let stored = PathBuf::from(&emulator.request(&id).unwrap().jobs[0].files[0].path);
+    let kept = std::fs::read(&stored).unwrap();
+    std::fs::remove_file(&stored).unwrap();
+
+    let dir = temp_dir("resume");
+    let first = client
+        .download_report(&id, &dir, Default::default())
+        .await
+        .unwrap();
+    assert_eq!(first.downloaded, 2);
+    assert_eq!(first.failed.len(), 1);
+    assert_eq!(first.failed[0].file, "ada.jpg");
+    assert!(!dir.join("ada.jpg").exists());
+
+    // The file is back: the rerun downloads it alone.
+    std::fs::write(&stored, &kept).unwrap();
+    let second = client
+        .download_report(&id, &dir, Default::default())
+        .await
+        .unwrap();
+    assert!(second.is_complete());
+    assert_eq!((second.downloaded, second.skipped), (1, 2));
+    assert_eq!(std::fs::read(dir.join("ada.jpg")).unwrap(), photo());
+
+    // A file changed on disk since is downloaded again.
+    std::fs::write(dir.join("users-db-ada-name.json"), b"tampered").unwrap();
+    let third = client
+        .download_report(&id, &dir, Default::default())
+        .await
+        .unwrap();
+    assert_eq!((third.downloaded, third.skipped), (1, 2));
+    std::fs::remove_dir_all(&dir).unwrap();
+    emulator.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keys_are_refused_before_the_report_is_ready_and_when_not_issued() {
+    let silo = TestSilo::start(TestSilo::accepting()).await;
+    let emulator = Emulator::builder()
+        .data_silo(silo.silo("users-db").actions([RequestAction::Access]))
+        .start()
+        .await
+        .unwrap();
+    let client = client(&emulator);
+    let dsr = SubmitDsr::new(RequestAction::Access, Subject::new("user-2"), "customer");
+    let id = client.submit_dsr(&dsr).await.unwrap().request.id;
+    let early = client.download_keys(&id).await.unwrap_err();
+    assert_eq!(early.kind(), Some(ErrorKind::Conflict), "{early}");
+
+    let dir = temp_dir("forged");
+    let forged = client
+        .download_file("bm90IGEga2V5.AAAA", &dir.join("x"))
+        .await
+        .unwrap_err();
+    let Error::Protocol(error) = &forged else {
+        panic!("{forged:?}")
+    };
+    assert!(is_expired_key(error), "{forged}");
+    std::fs::remove_dir_all(&dir).unwrap();
+    emulator.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn identifiers_are_listed_and_a_restart_runs_the_request_again() {
+    let silo = TestSilo::start(TestSilo::accepting()).await;
+    let emulator = Emulator::builder()
+        .data_silo(silo.silo("users-db").actions([RequestAction::Access]))
+        .start()
+        .await
+        .unwrap();
+    let client = client(&emulator);
+    let mut phones = AttestedExtraIdentifiers::default();
+    phones.0.insert(
+        IdentifierType::Phone,
+        vec![ExtraIdentifier::new("+15550100")],
+    );
+    let mut subject = Subject::new("user-3").email("grace@example.com");
+    subject.attested_extra_identifiers = Some(phones);
+    let dsr = SubmitDsr::new(RequestAction::Access, subject, "customer");
+    let id = client.submit_dsr(&dsr).await.unwrap().request.id;
+
+    let identifiers: Vec<_> =
+        futures_util::TryStreamExt::try_collect::<Vec<_>>(client.request_identifiers(&id))
+            .await
+            .unwrap();
+    let values: Vec<(&str, Option<IdentifierType>)> = identifiers
+        .iter()
+        .map(|i| (i.value.as_str(), i.identifier_type.clone()))
+        .collect();
+    assert_eq!(
+        values,
+        [
+            ("user-3", Some(IdentifierType::CoreIdentifier)),
+            ("grace@example.com", Some(IdentifierType::Email)),
+            ("+15550100", Some(IdentifierType::Phone)),
+        ]
+    );
+
+    silo.wait_for(1).await;
+    let restarted = client
+        .restart_dsr(
+            &id,
+            RestartOptions::default()
+                .copy_identifiers(true)
+                .skip_waiting_period(true),
+        )
+        .await
+        .unwrap();
+    assert_eq!(restarted.request.id, id);
+    assert_eq!(restarted.request.status, RequestStatus::Compiling);
+    let view = eventually(&emulator, &id, |v| v.restarts == 1).await;
+    assert_eq!(
+        view.timeline
+            .iter()
+            .filter(|c| c.status == RequestStatus::RequestMade)
+            .count(),
+        2
+    );
+    // The silo is asked again.
+    silo.wait_for(2).await;
+    emulator.shutdown().await;
+}
