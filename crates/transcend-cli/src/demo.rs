@@ -18,7 +18,7 @@ use transcend_hyper::types::time::OffsetDateTime;
 use transcend_hyper::types::{
     AccessProfile, DatapointUpload, RequestAction, RequestStatus, Subject, SubmitDsr, Timestamp,
 };
-use transcend_hyper::{Client, DatapointSource, WaitOptions};
+use transcend_hyper::{Client, DatapointSource, DownloadOptions, WaitOptions};
 
 const PERSON: &str = "ada@example.com";
 /// The person's core identifier: the silo looks people up by it, the one field of a
@@ -246,6 +246,40 @@ pub async fn run() -> Result<Report, String> {
         "backend",
         format!("request {} is {}", short(&access_id), access_done.status),
     );
+    let report_dir = std::env::temp_dir().join(format!(
+        "transcend-demo-report-{}-{}",
+        std::process::id(),
+        OffsetDateTime::now_utc().unix_timestamp_nanos()
+    ));
+    let report = backend
+        .download_report(&access_id, &report_dir, DownloadOptions::default())
+        .await
+        .map_err(|e| e.to_string())?;
+    clock.log(
+        "backend",
+        format!(
+            "downloaded the access report: {} files, {} bytes, manifest with sha256",
+            report.files.len(),
+            report.files.iter().map(|f| f.size).sum::<u64>()
+        ),
+    );
+    let read = |data_point: &str| {
+        report
+            .files
+            .iter()
+            .find(|f| f.data_point.as_deref() == Some(data_point))
+            .and_then(|f| std::fs::read(report_dir.join(&f.file)).ok())
+    };
+    let json_of = |data_point: &str| {
+        read(data_point).and_then(|bytes| serde_json::from_slice::<serde_json::Value>(&bytes).ok())
+    };
+    let report_matches = report.is_complete()
+        && report.files.len() == 3
+        && read("photo") == Some(photo())
+        && json_of("profile") == Some(json!({"name": "Ada Lovelace", "email": PERSON}))
+        && json_of("orders")
+            == Some(json!([{"id": "A-1", "total": 42}, {"id": "A-2", "total": 7}]));
+    let _ = std::fs::remove_dir_all(&report_dir);
 
     let erasure = backend
         .submit_dsr(&SubmitDsr::new(
@@ -322,6 +356,11 @@ pub async fn run() -> Result<Report, String> {
         .and_then(|j| j.profiles.first())
         .cloned();
     let checks = vec![
+        Check {
+            name: "the backend downloaded the access report, byte for byte what the silo sent"
+                .into(),
+            ok: report_matches,
+        },
         Check {
             name: "the ACCESS request reached DOWNLOADABLE".into(),
             ok: access_done.status == RequestStatus::Downloadable,

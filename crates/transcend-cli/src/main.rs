@@ -3,9 +3,12 @@
 //! ```text
 //! transcend demo [--json]
 //! transcend emulator [--listen 127.0.0.1:4000] [--config emulator.toml] [--api-key KEY]…
+//! transcend request download ID --out DIR [--concurrency N]
+//! transcend request restart ID [--strategy S] [--copy-identifiers] [--skip-waiting-period]
 //! ```
 
 mod demo;
+mod request;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -36,6 +39,10 @@ enum Command {
     },
     /// Runs a local Sombra that speaks the DSR API, for offline development and tests.
     Emulator(EmulatorArgs),
+    /// A requester's commands (credentials from TRANSCEND_API_KEY, SOMBRA_URL,
+    /// SOMBRA_API_KEY).
+    #[command(subcommand)]
+    Request(request::RequestCommand),
 }
 
 #[derive(Debug, Args)]
@@ -144,6 +151,7 @@ async fn main() -> ExitCode {
     let outcome = match cli.command {
         Command::Emulator(args) => emulator(args).await,
         Command::Demo { json } => demo(json).await,
+        Command::Request(command) => request::run(command).await,
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
