@@ -235,3 +235,33 @@ async fn identifiers_are_listed_and_a_restart_runs_the_request_again() {
     silo.wait_for(2).await;
     emulator.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn download_keys_expire_after_their_lifetime() {
+    let silo = TestSilo::start(TestSilo::accepting()).await;
+    let mut config = transcend_emulator::EmulatorConfig::default();
+    config.download_key_lifetime_secs = 0;
+    let emulator = Emulator::builder()
+        .config(config)
+        .data_silo(silo.silo("users-db").actions([RequestAction::Access]))
+        .start()
+        .await
+        .unwrap();
+    let id = downloadable(&emulator, &silo).await;
+    let client = client(&emulator);
+    let keys = client.download_keys(&id).await.unwrap();
+    // Keys carry whole seconds: a key valid for 0 s is expired once the second is over.
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let dir = temp_dir("expired");
+    let expired = client
+        .download_file(&keys[0].download_key, &dir.join("x"))
+        .await
+        .unwrap_err();
+    let Error::Protocol(error) = &expired else {
+        panic!("{expired:?}")
+    };
+    assert!(is_expired_key(error), "{expired}");
+    assert!(expired.to_string().contains("expired"), "{expired}");
+    std::fs::remove_dir_all(&dir).unwrap();
+    emulator.shutdown().await;
+}
