@@ -15,11 +15,13 @@ use http_body_util::{BodyExt, Full, StreamBody};
 use tokio_util::io::ReaderStream;
 use transcend_proto::endpoint::download_file::{EXPIRED_KEY_MARKER, FileHead};
 use transcend_proto::endpoint::download_keys::DownloadKeysQuery;
+use transcend_proto::endpoint::pending_requests::PendingRequestsQuery;
 use transcend_proto::endpoint::signing_key::SigningKeyPem;
 use transcend_proto::server::{Credentials, ServerError};
 use transcend_proto::types::{
     AccessUpload, DatapointChunk, DatapointUpload, DownloadKeysPage, DsrStatus, ErasureReport,
-    RequestIdentifiersPage, RequestIdentifiersQuery, SubmitDsr, SubmitDsrResponse,
+    IdentifierType, PendingRequest, PendingRequestsPage, RequestAttribute, RequestIdentifiersPage,
+    RequestIdentifiersQuery, SubmitDsr, SubmitDsrResponse,
 };
 use transcend_proto::{Accepted, Report, Route, Service};
 
@@ -188,6 +190,64 @@ impl Service<Incoming> for Api {
             }
         };
         Ok((head, body))
+    }
+
+    async fn pending_requests(
+        &self,
+        key: Self::Caller,
+        query: PendingRequestsQuery,
+    ) -> Result<PendingRequestsPage, ServerError> {
+        if let Some(silo) = &key.data_silo
+            && *silo != query.data_silo_id
+        {
+            return Err(ServerError::Unauthorized {
+                message: "the API key belongs to another data silo".into(),
+            });
+        }
+        let silo = self
+            .0
+            .config
+            .data_silos
+            .iter()
+            .find(|s| s.id == query.data_silo_id)
+            .ok_or_else(|| ServerError::NotFound {
+                what: format!(
+                    "no data silo {}",
+                    query.data_silo_id.chars().take(128).collect::<String>()
+                ),
+            })?;
+        let limit = query.limit.unwrap_or(50).clamp(1, 5000) as usize;
+        let offset = query.offset.unwrap_or(0) as usize;
+        let items = self
+            .0
+            .store
+            .pending(&silo.id, &query.action)
+            .into_iter()
+            .skip(offset)
+            .take(limit)
+            .map(|job| {
+                let (identifier, kind) = match &job.email {
+                    Some(email) => (email.clone(), IdentifierType::Email),
+                    None => (job.core_identifier.clone(), IdentifierType::CoreIdentifier),
+                };
+                let mut item =
+                    PendingRequest::new(identifier, self.0.nonces.issue(&job.request_id, &silo.id));
+                item.identifier_type = Some(kind);
+                item.core_identifier = Some(job.core_identifier);
+                item.data_silo_id = Some(silo.id.clone());
+                item.request_id = Some(job.request_id);
+                item.request_created_at = Some(job.created_at);
+                item.days_until_overdue = Some(30);
+                item.attributes = (!job.attributes.is_empty()).then(|| {
+                    job.attributes
+                        .into_iter()
+                        .map(|(key, values)| RequestAttribute::new(key, values))
+                        .collect()
+                });
+                item
+            })
+            .collect();
+        Ok(PendingRequestsPage::new(items))
     }
 
     async fn request_identifiers(

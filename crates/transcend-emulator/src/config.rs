@@ -244,6 +244,10 @@ pub struct DataSiloConfig {
     /// The DSR types it handles; empty means every type.
     #[serde(default)]
     pub actions: Vec<RequestAction>,
+    /// A cron ("pull") silo: no webhook; its jobs are listed by
+    /// `GET /v1/data-silo/{id}/pending-requests/{action}` until reported.
+    #[serde(default)]
+    pub pull: bool,
 }
 
 impl DataSiloConfig {
@@ -257,7 +261,14 @@ impl DataSiloConfig {
             webhook_url: webhook_url.into(),
             datapoints: Vec::new(),
             actions: Vec::new(),
+            pull: false,
         }
+    }
+
+    /// Makes it a cron ("pull") silo: no webhooks, jobs pulled.
+    pub fn pull(mut self) -> Self {
+        self.pull = true;
+        self
     }
 
     /// Sets the datapoints it reports.

@@ -58,7 +58,12 @@ impl Shared {
         };
         if record.status == RequestStatus::Compiling {
             for silo in silos {
-                tokio::spawn(webhook::deliver(Arc::clone(self), record.id.clone(), silo));
+                if silo.pull {
+                    // A cron silo gets no webhook: its job waits to be pulled.
+                    self.store.await_pull(&record.id, &silo.id);
+                } else {
+                    tokio::spawn(webhook::deliver(Arc::clone(self), record.id.clone(), silo));
+                }
             }
         }
         Ok(SubmitDsrResponse::new(record))

@@ -41,6 +41,15 @@ pub(crate) struct RequestState {
     restarts: u32,
 }
 
+/// A job a cron silo may pull, as the store knows it.
+pub(crate) struct PendingJob {
+    pub request_id: String,
+    pub created_at: Timestamp,
+    pub core_identifier: String,
+    pub email: Option<String>,
+    pub attributes: Vec<(String, Vec<String>)>,
+}
+
 pub(crate) struct JobState {
     view: JobView,
     reported: BTreeSet<String>,
@@ -178,6 +187,49 @@ impl Store {
         }
         state.settle();
         Ok(state.record.clone())
+    }
+
+    /// A cron silo's job is open as soon as it exists: no webhook to answer.
+    pub(crate) fn await_pull(&self, id: &str, silo: &str) {
+        if let Some(job) = self
+            .lock()
+            .requests
+            .get_mut(id)
+            .and_then(|r| r.jobs.get_mut(silo))
+            && job.view.status == JobStatus::Delivering
+        {
+            job.view.status = JobStatus::Waiting;
+        }
+    }
+
+    /// The open jobs of `silo` for requests of type `action`, oldest request first:
+    /// what a cron silo pulls.
+    pub(crate) fn pending(&self, silo: &str, action: &RequestAction) -> Vec<PendingJob> {
+        let inner = self.lock();
+        inner
+            .order
+            .iter()
+            .filter_map(|id| inner.requests.get(id))
+            .filter(|r| r.record.action == *action && !r.record.status.is_terminal())
+            .filter(|r| {
+                r.jobs.get(silo).is_some_and(|job| {
+                    matches!(job.view.status, JobStatus::Waiting | JobStatus::Delivering)
+                })
+            })
+            .map(|r| PendingJob {
+                request_id: r.record.id.clone(),
+                created_at: r.created_at.clone(),
+                core_identifier: r.record.core_identifier.clone(),
+                email: r.record.email.clone(),
+                attributes: r
+                    .submission
+                    .attributes
+                    .iter()
+                    .flatten()
+                    .map(|a| (a.key.clone(), a.values.clone()))
+                    .collect(),
+            })
+            .collect()
     }
 
     pub(crate) fn status(&self, id: &str) -> Option<DsrStatus> {

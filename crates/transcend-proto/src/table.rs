@@ -19,8 +19,8 @@ use http_body_util::BodyExt;
 
 use crate::endpoint::{
     BodyKind, Endpoint, EndpointInfo, PathParams, Received, download_file, download_keys, get_dsr,
-    report_erasure, request_identifiers, signing_key, submit_dsr, upload_access, upload_datapoint,
-    upload_datapoint_chunked,
+    pending_requests, report_erasure, request_identifiers, signing_key, submit_dsr, upload_access,
+    upload_datapoint, upload_datapoint_chunked,
 };
 use crate::server::{Credentials, DEFAULT_BODY_LIMIT, Reply, ServerError};
 
@@ -196,6 +196,8 @@ endpoint_table! {
     DownloadKeys => download_keys: download_keys::DownloadKeysEndpoint, buffered;
     /// One file of an access report; the answer is streamed.
     DownloadFile => download_file: download_file::DownloadFileEndpoint, download;
+    /// The jobs waiting for a cron (pull) data silo.
+    PendingRequests => pending_requests: pending_requests::PendingRequestsEndpoint, buffered;
 }
 
 /// A request matched to an endpoint, with its path parameters decoded.

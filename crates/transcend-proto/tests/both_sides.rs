@@ -10,6 +10,7 @@ use proptest::prelude::*;
 use transcend_proto::endpoint::download_file::DownloadFileEndpoint;
 use transcend_proto::endpoint::download_keys::{DownloadKeysEndpoint, DownloadKeysQuery};
 use transcend_proto::endpoint::get_dsr::GetDsrEndpoint;
+use transcend_proto::endpoint::pending_requests::{PendingRequestsEndpoint, PendingRequestsQuery};
 use transcend_proto::endpoint::report_erasure::ReportErasureEndpoint;
 use transcend_proto::endpoint::request_identifiers::RequestIdentifiersEndpoint;
 use transcend_proto::endpoint::signing_key::{SigningKeyEndpoint, SigningKeyPem};
@@ -104,6 +105,15 @@ proptest! {
         prop_assert_eq!(across::<DownloadFileEndpoint>(&key), key);
         let bytes = Bytes::from(bytes);
         prop_assert_eq!(back::<DownloadFileEndpoint>(&bytes), bytes);
+    }
+
+    #[test]
+    fn pending_requests(silo in "\\PC{1,40}", action in arb::request_action(true), limit in proptest::option::of(any::<u32>()), offset in proptest::option::of(any::<u32>()), page in arb::pending_requests_page()) {
+        let mut query = PendingRequestsQuery::new(silo, action);
+        query.limit = limit;
+        query.offset = offset;
+        prop_assert_eq!(across::<PendingRequestsEndpoint>(&query), query);
+        prop_assert_eq!(back::<PendingRequestsEndpoint>(&page), page);
     }
 
     #[test]

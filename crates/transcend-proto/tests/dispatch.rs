@@ -11,14 +11,15 @@ use http_body::{Body, Frame};
 use http_body_util::{BodyExt, Full};
 use transcend_proto::endpoint::download_file::{self, DownloadFileEndpoint, FileHead};
 use transcend_proto::endpoint::download_keys::{DownloadKeysEndpoint, DownloadKeysQuery};
+use transcend_proto::endpoint::pending_requests::PendingRequestsQuery;
 use transcend_proto::endpoint::signing_key::SigningKeyPem;
 use transcend_proto::endpoint::submit_dsr::SubmitDsrEndpoint;
 use transcend_proto::endpoint::upload_datapoint;
 use transcend_proto::server::{Credentials, Reply, ServerError};
 use transcend_proto::types::{
     AccessUpload, DatapointChunk, DatapointUpload, DownloadKeysPage, DsrRecord, DsrStatus,
-    ErasureReport, RequestAction, RequestIdentifiersPage, RequestIdentifiersQuery, RequestStatus,
-    Subject, SubmitDsr, SubmitDsrResponse,
+    ErasureReport, PendingRequestsPage, RequestAction, RequestIdentifiersPage,
+    RequestIdentifiersQuery, RequestStatus, Subject, SubmitDsr, SubmitDsrResponse,
 };
 use transcend_proto::{Accepted, Config, Endpoint, Report, Route, Service, dispatch};
 
@@ -165,6 +166,15 @@ impl Service<Watched> for Double {
             FileHead::new("text/plain", Some(5)).file_name("a.txt"),
             Full::new(Bytes::from_static(b"hello")),
         ))
+    }
+
+    async fn pending_requests(
+        &self,
+        caller: String,
+        query: PendingRequestsQuery,
+    ) -> Result<PendingRequestsPage, ServerError> {
+        self.called(format!("{caller} {} {}", query.data_silo_id, query.action));
+        Ok(PendingRequestsPage::default())
     }
 
     async fn request_identifiers(

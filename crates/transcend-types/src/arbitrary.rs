@@ -500,3 +500,46 @@ pub fn download_keys_page() -> BoxedStrategy<DownloadKeysPage> {
         })
         .boxed()
 }
+
+/// Pages of pending jobs of a cron silo.
+pub fn pending_requests_page() -> BoxedStrategy<PendingRequestsPage> {
+    let item = (
+        (
+            text(),
+            maybe(identifier_type(false)),
+            maybe(text()),
+            maybe(text()),
+        ),
+        (
+            maybe(text()),
+            text(),
+            maybe(timestamp(true)),
+            maybe(any::<i64>()),
+        ),
+        maybe(vec((text(), vec(text(), 0..3)), 0..3)),
+        maybe((maybe(text()), maybe(text()), maybe(text()))),
+    )
+        .prop_map(|(head, middle, attributes, partition)| {
+            let (identifier, identifier_type, core_identifier, data_silo_id) = head;
+            let (request_id, nonce, request_created_at, days_until_overdue) = middle;
+            let mut item = PendingRequest::new(identifier, nonce);
+            item.identifier_type = identifier_type;
+            item.core_identifier = core_identifier;
+            item.data_silo_id = data_silo_id;
+            item.request_id = request_id;
+            item.request_created_at = request_created_at;
+            item.days_until_overdue = days_until_overdue;
+            item.attributes = attributes.map(|list| {
+                list.into_iter()
+                    .map(|(key, values)| RequestAttribute::new(key, values))
+                    .collect()
+            });
+            item.partition = partition.map(|(id, name, partition)| Partition {
+                id,
+                name,
+                partition,
+            });
+            item
+        });
+    vec(item, 0..4).prop_map(PendingRequestsPage::new).boxed()
+}

@@ -31,6 +31,7 @@
 
 mod access;
 mod action;
+mod cron;
 mod datapoint;
 mod dsr;
 mod erasure;
@@ -53,6 +54,7 @@ pub mod arbitrary;
 
 pub use access::{AccessProfile, AccessUpload};
 pub use action::{CompletedRequestStatus, RequestAction};
+pub use cron::{Partition, PendingRequest, PendingRequestsPage, RequestAttribute};
 pub use datapoint::{DatapointChunk, DatapointUpload};
 pub use dsr::{DsrRecord, DsrStatus, SubmitDsrResponse};
 pub use erasure::{ErasedProfile, ErasureReport};

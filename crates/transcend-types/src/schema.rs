@@ -243,6 +243,7 @@ pub fn all() -> Vec<NamedSchema> {
         RequestIdentifiersQuery,
         RequestIdentifiersPage,
         DownloadKeysPage,
+        PendingRequestsPage,
         RequestAction,
         RequestStatus,
         CompletedRequestStatus,
@@ -254,6 +255,15 @@ pub fn all() -> Vec<NamedSchema> {
         IdentifierType,
         Country,
     ]
+}
+
+/// `partition`: an object, or `null`.
+pub(crate) fn nullable_partition(generator: &mut SchemaGenerator) -> Schema {
+    let partition = generator.subschema_for::<crate::Partition>();
+    schemars::json_schema!({
+        "description": "The partition the silo belongs to; null when none.",
+        "anyOf": [partition, { "type": "null" }],
+    })
 }
 
 /// `{"type": ["string", "null"]}`: a string the server may send as `null`.

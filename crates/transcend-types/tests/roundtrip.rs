@@ -69,6 +69,9 @@ proptest! {
     }
 
     #[test]
+    fn pending_requests(page in s::pending_requests_page()) { json_identity(&page) }
+
+    #[test]
     fn dsr_job(value in s::dsr_job()) { json_identity(&value) }
 
     #[test]

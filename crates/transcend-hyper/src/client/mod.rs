@@ -2,10 +2,12 @@
 
 mod builder;
 mod calls;
+mod cron;
 mod report;
 mod requester;
 
 pub use builder::ClientBuilder;
+pub use cron::CompletionSummary;
 pub use report::{DownloadEvent, DownloadOptions, FailedFile, ManifestEntry, ReportDownload};
 pub use requester::{FileDigest, RestartOptions};
 

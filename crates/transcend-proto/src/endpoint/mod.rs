@@ -15,6 +15,7 @@ mod report;
 pub mod download_file;
 pub mod download_keys;
 pub mod get_dsr;
+pub mod pending_requests;
 pub mod report_erasure;
 pub mod request_identifiers;
 pub mod signing_key;
