@@ -5,8 +5,11 @@
 //! transcend emulator [--listen 127.0.0.1:4000] [--config emulator.toml] [--api-key KEY]…
 //! transcend request download ID --out DIR [--concurrency N]
 //! transcend request restart ID [--strategy S] [--copy-identifiers] [--skip-waiting-period]
+//! transcend cron pull --silo ID --action ERASURE [--format csv|jsonl] [--out FILE]
+//! transcend cron mark --silo ID --input FILE [--format csv|jsonl] [--concurrency N]
 //! ```
 
+mod cron;
 mod demo;
 mod request;
 
@@ -43,6 +46,9 @@ enum Command {
     /// SOMBRA_API_KEY).
     #[command(subcommand)]
     Request(request::RequestCommand),
+    /// A cron (pull) data silo's commands (credentials as for `request`).
+    #[command(subcommand)]
+    Cron(cron::CronCommand),
 }
 
 #[derive(Debug, Args)]
@@ -152,6 +158,7 @@ async fn main() -> ExitCode {
         Command::Emulator(args) => emulator(args).await,
         Command::Demo { json } => demo(json).await,
         Command::Request(command) => request::run(command).await,
+        Command::Cron(command) => cron::run(command).await,
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
