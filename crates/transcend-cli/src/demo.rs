@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use futures_util::StreamExt;
 use serde::Serialize;
 use serde_json::json;
 use sha2::{Digest, Sha256};
@@ -18,13 +19,15 @@ use transcend_hyper::types::time::OffsetDateTime;
 use transcend_hyper::types::{
     AccessProfile, DatapointUpload, RequestAction, RequestStatus, Subject, SubmitDsr, Timestamp,
 };
-use transcend_hyper::{Client, DatapointSource, DownloadOptions, WaitOptions};
+use transcend_hyper::{Client, DatapointSource, DownloadOptions, Nonce, WaitOptions};
 
 const PERSON: &str = "ada@example.com";
 /// The person's core identifier: the silo looks people up by it, the one field of a
 /// webhook its signature covers.
 const CORE: &str = "user-1815";
 const SILO: &str = "users-db";
+/// A cron (pull) silo: it gets no webhook and pulls its ERASURE jobs instead.
+const WAREHOUSE: &str = "warehouse";
 
 /// Something that happened, by whom, when (milliseconds since the demo started).
 #[derive(Debug, Clone, Serialize)]
@@ -124,9 +127,14 @@ pub async fn run() -> Result<Report, String> {
     config.api_keys = vec![
         ApiKeyConfig::new("demo-backend", [Scope::Submit, Scope::View]),
         ApiKeyConfig::new("demo-silo", [Scope::Report]).for_silo(SILO),
+        ApiKeyConfig::new("demo-warehouse", [Scope::Report]).for_silo(WAREHOUSE),
     ];
-    config.data_silos =
-        vec![DataSiloConfig::new(SILO, webhook_url).datapoints(["profile", "orders", "photo"])];
+    config.data_silos = vec![
+        DataSiloConfig::new(SILO, webhook_url).datapoints(["profile", "orders", "photo"]),
+        DataSiloConfig::new(WAREHOUSE, "http://127.0.0.1:9/no-webhooks")
+            .actions([RequestAction::Erasure])
+            .pull(),
+    ];
     config.webhooks.initial_backoff_ms = 20;
     let emulator = Emulator::builder()
         .config(config)
@@ -215,6 +223,47 @@ pub async fn run() -> Result<Report, String> {
         .api_key("demo-backend")
         .build()
         .map_err(|e| e.to_string())?;
+    // The warehouse pulls its jobs now and then, and completes each.
+    let warehouse_client = Client::builder()
+        .base_url(emulator.base_url())
+        .api_key("demo-warehouse")
+        .build()
+        .map_err(|e| e.to_string())?;
+    let warehouse_clock = Arc::clone(&clock);
+    let warehouse = tokio::spawn(async move {
+        let mut completed = 0usize;
+        for _ in 0..3000 {
+            let jobs: Vec<_> = warehouse_client
+                .pending_requests(WAREHOUSE, RequestAction::Erasure, 100)
+                .collect::<Vec<_>>()
+                .await
+                .into_iter()
+                .filter_map(Result::ok)
+                .collect();
+            if !jobs.is_empty() {
+                for job in &jobs {
+                    warehouse_clock.log(
+                        "cron",
+                        format!(
+                            "pulled the ERASURE job for {} and erased the rows",
+                            job.identifier
+                        ),
+                    );
+                }
+                let nonces: Vec<Nonce> = jobs.iter().map(|j| Nonce::new(j.nonce.clone())).collect();
+                let summary = warehouse_client.complete_jobs(nonces, 4, |_, _| {}).await;
+                completed += summary.completed;
+                warehouse_clock.log(
+                    "cron",
+                    format!("completed {} job(s) with their nonces", summary.completed),
+                );
+                return completed;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        completed
+    });
+
     let wait = |status| {
         WaitOptions::until([status])
             .timeout(Duration::from_secs(30))
@@ -306,6 +355,7 @@ pub async fn run() -> Result<Report, String> {
         format!("request {} is {}", short(&erasure_id), erasure_done.status),
     );
 
+    let warehouse_completed = warehouse.await.unwrap_or_default();
     let access_view = emulator.request(&access_id);
     let erasure_view = emulator.request(&erasure_id);
     for view in access_view.iter().chain(erasure_view.iter()) {
@@ -355,7 +405,19 @@ pub async fn run() -> Result<Report, String> {
         .and_then(|v| v.jobs.first())
         .and_then(|j| j.profiles.first())
         .cloned();
+    let warehouse_job = erasure_view
+        .as_ref()
+        .and_then(|v| v.jobs.iter().find(|j| j.data_silo_id == WAREHOUSE))
+        .cloned();
     let checks = vec![
+        Check {
+            name: "the cron silo pulled its ERASURE job, without a webhook, and completed it"
+                .into(),
+            ok: warehouse_completed == 1
+                && warehouse_job.is_some_and(|j| {
+                    j.deliveries.is_empty() && j.status == transcend_emulator::JobStatus::Resolved
+                }),
+        },
         Check {
             name: "the backend downloaded the access report, byte for byte what the silo sent"
                 .into(),
