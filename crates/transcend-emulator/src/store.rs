@@ -119,13 +119,7 @@ impl Store {
         if let Some(completed) = state.submission.completed_request_status.clone() {
             state.enter(RequestStatus::from(completed));
         } else {
-            state.enter(RequestStatus::Compiling);
-            for (silo, expected) in silos {
-                state
-                    .jobs
-                    .insert(silo.clone(), JobState::new(silo, expected.clone()));
-            }
-            state.settle();
+            state.compile(silos);
         }
         let record = state.record.clone();
         inner.order.push(id.clone());
@@ -179,13 +173,7 @@ impl Store {
         state.restarts += 1;
         state.jobs.clear();
         state.enter(RequestStatus::RequestMade);
-        state.enter(RequestStatus::Compiling);
-        for (silo, expected) in silos {
-            state
-                .jobs
-                .insert(silo.clone(), JobState::new(silo, expected.clone()));
-        }
-        state.settle();
+        state.compile(silos);
         Ok(state.record.clone())
     }
 
@@ -361,6 +349,16 @@ impl RequestState {
     }
 
     /// Finishes the request once every job is resolved or skipped.
+    /// `COMPILING`, with one job per silo; finished at once when no silo is in scope.
+    fn compile(&mut self, silos: &[(String, Vec<String>)]) {
+        self.enter(RequestStatus::Compiling);
+        for (silo, expected) in silos {
+            self.jobs
+                .insert(silo.clone(), JobState::new(silo, expected.clone()));
+        }
+        self.settle();
+    }
+
     fn settle(&mut self) {
         if self.record.status != RequestStatus::Compiling {
             return;

@@ -141,6 +141,40 @@ pub(crate) fn query_pairs(query: Option<&str>) -> Vec<(String, String)> {
         .collect()
 }
 
+/// `path` with `?limit=…&offset=…` for the values that are set.
+pub(crate) fn with_paging(mut path: String, limit: Option<u32>, offset: Option<u32>) -> String {
+    let query: Vec<String> = [("limit", limit), ("offset", offset)]
+        .into_iter()
+        .filter_map(|(name, value)| value.map(|v| format!("{name}={v}")))
+        .collect();
+    if !query.is_empty() {
+        path.push('?');
+        path.push_str(&query.join("&"));
+    }
+    path
+}
+
+/// The `limit` and `offset` of an incoming query, each a whole number when present.
+pub(crate) fn read_paging(query: Option<&str>) -> Result<(Option<u32>, Option<u32>), ServerError> {
+    let (mut limit, mut offset) = (None, None);
+    for (name, value) in query_pairs(query) {
+        let number = || {
+            value.parse::<u32>().map_err(|_| ServerError::BadRequest {
+                message: format!(
+                    "query parameter {name} has value {:?}, expected a whole number",
+                    quoted(&value)
+                ),
+            })
+        };
+        match name.as_str() {
+            "limit" => limit = Some(number()?),
+            "offset" => offset = Some(number()?),
+            _ => {}
+        }
+    }
+    Ok((limit, offset))
+}
+
 /// Splits a response into its success parts, or turns an error status into [`ApiError`].
 pub(crate) fn success<B: AsRef<[u8]>>(
     endpoint: &'static str,

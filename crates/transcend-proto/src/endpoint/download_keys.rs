@@ -6,7 +6,7 @@ use http::{Method, Request, Response, StatusCode};
 use transcend_types::DownloadKeysPage;
 
 use super::{BodyKind, Endpoint, EndpointInfo, ParamInfo, Received, ResponseBody, Scope};
-use crate::codec::{decode_json, json_response, request_head, success};
+use crate::codec::{decode_json, json_response, read_paging, request_head, success, with_paging};
 use crate::config::{Config, RequestPath};
 use crate::error::Error;
 use crate::retry::Idempotency;
@@ -86,15 +86,11 @@ impl Endpoint for DownloadKeysEndpoint {
         if input.request_id.is_empty() {
             return Err(Error::invalid_config("request id", "", "a non-empty id"));
         }
-        let mut path = Self::INFO.path_with(&[&input.request_id]);
-        let query: Vec<String> = [("limit", input.limit), ("offset", input.offset)]
-            .into_iter()
-            .filter_map(|(name, value)| value.map(|v| format!("{name}={v}")))
-            .collect();
-        if !query.is_empty() {
-            path.push('?');
-            path.push_str(&query.join("&"));
-        }
+        let path = with_paging(
+            Self::INFO.path_with(&[&input.request_id]),
+            input.limit,
+            input.offset,
+        );
         request_head(
             config,
             Method::GET,
@@ -112,21 +108,7 @@ impl Endpoint for DownloadKeysEndpoint {
     fn read_input(request: &Received<'_>) -> Result<Self::Input, ServerError> {
         let request_id = request.params.first().cloned().unwrap_or_default();
         let mut query = DownloadKeysQuery::new(request_id);
-        for (name, value) in crate::codec::query_pairs(request.head.uri.query()) {
-            let number = || {
-                value.parse::<u32>().map_err(|_| ServerError::BadRequest {
-                    message: format!(
-                        "query parameter {name} has value {:?}, expected a whole number",
-                        crate::codec::quoted(&value)
-                    ),
-                })
-            };
-            match name.as_str() {
-                "limit" => query.limit = Some(number()?),
-                "offset" => query.offset = Some(number()?),
-                _ => {}
-            }
-        }
+        (query.limit, query.offset) = read_paging(request.head.uri.query())?;
         Ok(query)
     }
 

@@ -6,7 +6,9 @@ use http::{Method, Request, Response, StatusCode};
 use transcend_types::{PendingRequestsPage, RequestAction};
 
 use super::{BodyKind, Endpoint, EndpointInfo, ParamInfo, Received, ResponseBody, Scope};
-use crate::codec::{decode_json, json_response, query_pairs, quoted, request_head, success};
+use crate::codec::{
+    decode_json, json_response, quoted, read_paging, request_head, success, with_paging,
+};
 use crate::config::{Config, RequestPath};
 use crate::error::Error;
 use crate::retry::Idempotency;
@@ -90,15 +92,11 @@ impl Endpoint for PendingRequestsEndpoint {
                 "a request type of the reference pages",
             ));
         }
-        let mut path = Self::INFO.path_with(&[&input.data_silo_id, input.action.as_str()]);
-        let query: Vec<String> = [("limit", input.limit), ("offset", input.offset)]
-            .into_iter()
-            .filter_map(|(name, value)| value.map(|v| format!("{name}={v}")))
-            .collect();
-        if !query.is_empty() {
-            path.push('?');
-            path.push_str(&query.join("&"));
-        }
+        let path = with_paging(
+            Self::INFO.path_with(&[&input.data_silo_id, input.action.as_str()]),
+            input.limit,
+            input.offset,
+        );
         request_head(
             config,
             Method::GET,
@@ -129,21 +127,7 @@ impl Endpoint for PendingRequestsEndpoint {
             });
         }
         let mut query = PendingRequestsQuery::new(silo.clone(), action);
-        for (name, value) in query_pairs(request.head.uri.query()) {
-            let number = || {
-                value.parse::<u32>().map_err(|_| ServerError::BadRequest {
-                    message: format!(
-                        "query parameter {name} has value {:?}, expected a whole number",
-                        quoted(&value)
-                    ),
-                })
-            };
-            match name.as_str() {
-                "limit" => query.limit = Some(number()?),
-                "offset" => query.offset = Some(number()?),
-                _ => {}
-            }
-        }
+        (query.limit, query.offset) = read_paging(request.head.uri.query())?;
         Ok(query)
     }
 
