@@ -15,6 +15,7 @@ use http_body_util::{BodyExt, Full, StreamBody};
 use tokio_util::io::ReaderStream;
 use transcend_proto::endpoint::download_file::{EXPIRED_KEY_MARKER, FileHead};
 use transcend_proto::endpoint::download_keys::DownloadKeysQuery;
+use transcend_proto::endpoint::enrich_identifiers::{Enrichment, EnrichmentTarget};
 use transcend_proto::endpoint::pending_requests::PendingRequestsQuery;
 use transcend_proto::endpoint::signing_key::SigningKeyPem;
 use transcend_proto::server::{Credentials, ServerError};
@@ -31,6 +32,7 @@ use crate::files::store_file;
 use crate::report;
 use crate::state::Shared;
 use crate::store::JobState;
+use crate::webhook::ENRICHER_PREFIX;
 
 /// A report file as the emulator streams it.
 pub(crate) type FileBody = BoxBody<Bytes, std::io::Error>;
@@ -248,6 +250,45 @@ impl Service<Incoming> for Api {
             })
             .collect();
         Ok(PendingRequestsPage::new(items))
+    }
+
+    async fn enrich_identifiers(
+        &self,
+        _: Self::Caller,
+        enrichment: Enrichment,
+    ) -> Result<Accepted, ServerError> {
+        let (request_id, enricher_id) = match enrichment.target {
+            EnrichmentTarget::Nonce(nonce) => {
+                self
+                    .0
+                    .nonces
+                    .check(nonce.expose())
+                    .and_then(|claims| {
+                        let enricher = claims.silo_id.strip_prefix(ENRICHER_PREFIX)?.to_owned();
+                        Some((claims.request_id, enricher))
+                    })
+                    .ok_or_else(|| ServerError::BadRequest {
+                        message: "invalid x-transcend-nonce: it was not issued by this Sombra for an enrichment".into(),
+                    })?
+            }
+            EnrichmentTarget::Manual {
+                request_id,
+                enricher_id,
+            } => (request_id, enricher_id),
+            _ => {
+                return Err(ServerError::BadRequest {
+                    message: "unsupported enrichment target".into(),
+                });
+            }
+        };
+        let ready = self
+            .0
+            .store
+            .enrich(&request_id, &enricher_id, enrichment.body)?;
+        if ready {
+            self.0.start_silos(&request_id);
+        }
+        Ok(Accepted)
     }
 
     async fn request_identifiers(

@@ -72,6 +72,7 @@ fn configured_scope(required: Required) -> Option<Scope> {
         Required::SubmitRequests => Some(Scope::Submit),
         Required::ViewRequests => Some(Scope::View),
         Required::DataSilo => Some(Scope::Report),
+        Required::IdentityVerification => Some(Scope::Enrich),
         _ => None,
     }
 }
@@ -84,6 +85,7 @@ pub(crate) fn require(key: &ApiKeyConfig, scope: Scope) -> Result<(), ServerErro
             Scope::Submit => "Submit New Data Subject Request",
             Scope::View => "View Incoming Requests",
             Scope::Report => "report for data silo jobs",
+            Scope::Enrich => "Manage Request Identity Verification",
         };
         Err(ServerError::Unauthorized {
             message: format!("the API key lacks the scope {name:?}"),

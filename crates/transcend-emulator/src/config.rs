@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
-use transcend_proto::types::{RequestAction, SubmitDsr};
+use transcend_proto::types::{IdentifierType, RequestAction, SubmitDsr};
 
 /// The API key accepted when no configuration is given: every scope, every silo.
 pub const DEFAULT_API_KEY: &str = "test-key";
@@ -68,6 +68,35 @@ pub struct EmulatorConfig {
     pub webhooks: WebhookConfig,
     /// How long an access report's download key stays valid, in seconds.
     pub download_key_lifetime_secs: u64,
+    /// Enrichers: each gets a webhook while a new request is `ENRICHING`, before any
+    /// silo; silos start once every enricher has answered.
+    pub enrichers: Vec<EnricherConfig>,
+}
+
+/// An enricher ("preflight"): receives an enrichment webhook for each new request, and
+/// adds identifiers (`POST /v1/enrich-identifiers`), holds or cancels it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct EnricherConfig {
+    /// Its id (`x-transcend-enricher-id` of a manual enrichment).
+    pub id: String,
+    /// Where its webhooks are delivered.
+    pub webhook_url: String,
+    /// The `aud` of its webhook tokens.
+    pub audience: String,
+}
+
+impl EnricherConfig {
+    /// An enricher with its webhook URL; its audience is its id.
+    pub fn new(id: impl Into<String>, webhook_url: impl Into<String>) -> Self {
+        let id = id.into();
+        Self {
+            audience: id.clone(),
+            id,
+            webhook_url: webhook_url.into(),
+        }
+    }
 }
 
 impl Default for EmulatorConfig {
@@ -82,6 +111,7 @@ impl Default for EmulatorConfig {
             faults: FaultConfig::default(),
             webhooks: WebhookConfig::default(),
             download_key_lifetime_secs: 3600,
+            enrichers: Vec::new(),
         }
     }
 }
@@ -115,6 +145,26 @@ impl EmulatorConfig {
                 return Err(ConfigError(format!(
                     "data silo {:?}: webhook_url must be absolute",
                     silo.id
+                )));
+            }
+        }
+        for enricher in &self.enrichers {
+            if enricher.id.is_empty() || !ids.insert(enricher.id.as_str()) {
+                return Err(ConfigError(format!(
+                    "enricher id {:?} is empty or repeated (ids are shared with data silos)",
+                    enricher.id
+                )));
+            }
+            let url: http::Uri = enricher.webhook_url.parse().map_err(|_| {
+                ConfigError(format!(
+                    "enricher {:?}: webhook_url {:?} is not a URL",
+                    enricher.id, enricher.webhook_url
+                ))
+            })?;
+            if url.scheme().is_none() || url.authority().is_none() {
+                return Err(ConfigError(format!(
+                    "enricher {:?}: webhook_url must be absolute",
+                    enricher.id
                 )));
             }
         }
@@ -217,11 +267,13 @@ pub enum Scope {
     View,
     /// Report for data-silo jobs (uploads, erasure reports).
     Report,
+    /// Enrich requests ("Manage Request Identity Verification").
+    Enrich,
 }
 
 impl Scope {
     /// Every scope.
-    pub const ALL: [Scope; 3] = [Scope::Submit, Scope::View, Scope::Report];
+    pub const ALL: [Scope; 4] = [Scope::Submit, Scope::View, Scope::Report, Scope::Enrich];
 }
 
 /// A data silo that receives webhooks.
@@ -244,6 +296,10 @@ pub struct DataSiloConfig {
     /// The DSR types it handles; empty means every type.
     #[serde(default)]
     pub actions: Vec<RequestAction>,
+    /// The identifier types it keys on: when set, a request gets a job here only if it
+    /// holds one of them (the core identifier, the email, attested or enriched ones).
+    #[serde(default)]
+    pub identifiers: Vec<IdentifierType>,
     /// A cron ("pull") silo: no webhook; its jobs are listed by
     /// `GET /v1/data-silo/{id}/pending-requests/{action}` until reported.
     #[serde(default)]
@@ -261,8 +317,15 @@ impl DataSiloConfig {
             webhook_url: webhook_url.into(),
             datapoints: Vec::new(),
             actions: Vec::new(),
+            identifiers: Vec::new(),
             pull: false,
         }
+    }
+
+    /// Keys the silo on these identifier types.
+    pub fn identifiers(mut self, kinds: impl IntoIterator<Item = IdentifierType>) -> Self {
+        self.identifiers = kinds.into_iter().collect();
+        self
     }
 
     /// Makes it a cron ("pull") silo: no webhooks, jobs pulled.

@@ -57,8 +57,8 @@ mod view;
 mod webhook;
 
 pub use config::{
-    ApiKeyConfig, ConfigError, DEFAULT_API_KEY, DataSiloConfig, EmulatorConfig, FaultConfig,
-    RateLimitConfig, Scope, WebhookConfig,
+    ApiKeyConfig, ConfigError, DEFAULT_API_KEY, DataSiloConfig, EmulatorConfig, EnricherConfig,
+    FaultConfig, RateLimitConfig, Scope, WebhookConfig,
 };
 pub use handler::OPENAPI_PATH;
 pub use inspect::INSPECTION_PREFIX;
@@ -144,6 +144,12 @@ impl EmulatorBuilder {
     /// Adds an API key.
     pub fn api_key(mut self, key: ApiKeyConfig) -> Self {
         self.config.api_keys.push(key);
+        self
+    }
+
+    /// Adds an enricher.
+    pub fn enricher(mut self, enricher: EnricherConfig) -> Self {
+        self.config.enrichers.push(enricher);
         self
     }
 

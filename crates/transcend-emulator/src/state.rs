@@ -8,9 +8,11 @@ use std::sync::{Arc, Mutex};
 
 use transcend_hyper::HyperTransport;
 use transcend_proto::server::ServerError;
-use transcend_proto::types::{RequestStatus, SubmitDsr, SubmitDsrResponse};
+use transcend_proto::types::{
+    DsrRecord, IdentifierType, RequestStatus, SubmitDsr, SubmitDsrResponse,
+};
 
-use crate::config::{ApiKeyConfig, EmulatorConfig};
+use crate::config::{ApiKeyConfig, DataSiloConfig, EmulatorConfig};
 use crate::keys::SigningKeys;
 use crate::limits::{Faults, RateLimiter};
 use crate::nonce::NonceKey;
@@ -35,39 +37,108 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
-    /// Creates the request and starts delivering its webhooks.
+    /// Creates the request and starts it: its enrichers' webhooks first when any are
+    /// configured, else its silos' jobs (webhooks, or waiting to be pulled).
     pub(crate) fn submit(
         self: &Arc<Self>,
         submission: SubmitDsr,
     ) -> Result<SubmitDsrResponse, ServerError> {
-        let silos: Vec<_> = self
-            .config
-            .data_silos
-            .iter()
-            .filter(|silo| silo.in_scope_of(&submission))
-            .cloned()
-            .collect();
-        let expected: Vec<(String, Vec<String>)> = silos
-            .iter()
-            .map(|s| (s.id.clone(), s.datapoints.clone()))
-            .collect();
-        let record = if submission.request_id.is_some() {
-            self.store.restart(submission, &expected)?
-        } else {
-            self.store.create(submission, &expected)?
-        };
-        if record.status == RequestStatus::Compiling {
-            for silo in silos {
-                if silo.pull {
-                    // A cron silo gets no webhook: its job waits to be pulled.
-                    self.store.await_pull(&record.id, &silo.id);
-                } else {
-                    tokio::spawn(webhook::deliver(Arc::clone(self), record.id.clone(), silo));
-                }
-            }
+        if submission.request_id.is_some() {
+            let silos = self.silos_in_scope(&submission, &held_by(&submission));
+            let record = self.store.restart(submission, &expected(&silos))?;
+            self.start_jobs(&record, silos);
+            return Ok(SubmitDsrResponse::new(record));
         }
+        let enrich =
+            !self.config.enrichers.is_empty() && submission.completed_request_status.is_none();
+        if enrich {
+            let ids: Vec<String> = self.config.enrichers.iter().map(|e| e.id.clone()).collect();
+            let record = self.store.create_with_enrichers(submission, &[], &ids)?;
+            for enricher in self.config.enrichers.iter().cloned() {
+                tokio::spawn(webhook::deliver_enrichment(
+                    Arc::clone(self),
+                    record.id.clone(),
+                    enricher,
+                ));
+            }
+            return Ok(SubmitDsrResponse::new(record));
+        }
+        let silos = self.silos_in_scope(&submission, &held_by(&submission));
+        let record = self.store.create(submission, &expected(&silos))?;
+        self.start_jobs(&record, silos);
         Ok(SubmitDsrResponse::new(record))
     }
+
+    /// Once every enricher has answered: the silos in scope for the request with the
+    /// identifiers it now holds get their jobs.
+    pub(crate) fn start_silos(self: &Arc<Self>, request_id: &str) {
+        let Some(submission) = self
+            .store
+            .with_request(request_id, |r| r.submission.clone())
+        else {
+            return;
+        };
+        let held = self.store.identifier_types(request_id);
+        let silos = self.silos_in_scope(&submission, &held);
+        if let Some(record) = self.store.compile_enriched(request_id, &expected(&silos)) {
+            self.start_jobs(&record, silos);
+        }
+    }
+
+    /// The silos a submission reaches, given the identifier types the request holds.
+    fn silos_in_scope(
+        &self,
+        submission: &SubmitDsr,
+        held: &[IdentifierType],
+    ) -> Vec<DataSiloConfig> {
+        self.config
+            .data_silos
+            .iter()
+            .filter(|silo| silo.in_scope_of(submission))
+            .filter(|silo| {
+                silo.identifiers.is_empty() || silo.identifiers.iter().any(|t| held.contains(t))
+            })
+            .cloned()
+            .collect()
+    }
+
+    fn start_jobs(self: &Arc<Self>, record: &DsrRecord, silos: Vec<DataSiloConfig>) {
+        if record.status != RequestStatus::Compiling {
+            return;
+        }
+        for silo in silos {
+            if silo.pull {
+                // A cron silo gets no webhook: its job waits to be pulled.
+                self.store.await_pull(&record.id, &silo.id);
+            } else {
+                tokio::spawn(webhook::deliver(Arc::clone(self), record.id.clone(), silo));
+            }
+        }
+    }
+}
+
+/// The silos' ids and the datapoints each reports.
+fn expected(silos: &[DataSiloConfig]) -> Vec<(String, Vec<String>)> {
+    silos
+        .iter()
+        .map(|s| (s.id.clone(), s.datapoints.clone()))
+        .collect()
+}
+
+/// The identifier types a submission holds by itself.
+fn held_by(submission: &SubmitDsr) -> Vec<IdentifierType> {
+    let subject = &submission.subject;
+    let mut held = vec![IdentifierType::CoreIdentifier];
+    if subject.email.is_some() {
+        held.push(IdentifierType::Email);
+    }
+    held.extend(
+        subject
+            .attested_extra_identifiers
+            .iter()
+            .flat_map(|a| a.0.keys().cloned()),
+    );
+    held
 }
 
 impl std::fmt::Debug for Shared {

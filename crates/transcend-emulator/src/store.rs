@@ -5,13 +5,14 @@ use std::sync::{Mutex, MutexGuard};
 
 use transcend_proto::server::ServerError;
 use transcend_proto::types::{
-    AccessUpload, DatapointChunk, DsrRecord, DsrStatus, ErasureReport, IdentifierType,
-    IntegrationStatus, ProfileStatus, RequestAction, RequestIdentifier, RequestStatus, SubmitDsr,
-    Timestamp,
+    AccessUpload, DatapointChunk, DsrRecord, DsrStatus, EnrichIdentifiers, EnrichmentStatus,
+    ErasureReport, IdentifierType, IntegrationStatus, ProfileStatus, RequestAction,
+    RequestIdentifier, RequestStatus, SubmitDsr, Timestamp,
 };
 
 use crate::view::{
-    Delivery, FileView, JobStatus, JobView, PageView, RequestList, RequestView, StatusChange,
+    Delivery, EnricherStatus, EnricherView, FileView, JobStatus, JobView, PageView, RequestList,
+    RequestView, StatusChange,
 };
 
 /// Where the dashboard would show a request.
@@ -39,6 +40,8 @@ pub(crate) struct RequestState {
     timeline: Vec<StatusChange>,
     jobs: BTreeMap<String, JobState>,
     restarts: u32,
+    enrichers: BTreeMap<String, EnricherView>,
+    enriched: Vec<RequestIdentifier>,
 }
 
 /// A job a cron silo may pull, as the store knows it.
@@ -70,6 +73,17 @@ impl Store {
         &self,
         submission: SubmitDsr,
         silos: &[(String, Vec<String>)],
+    ) -> Result<DsrRecord, ServerError> {
+        self.create_with_enrichers(submission, silos, &[])
+    }
+
+    /// [`create`](Self::create), but with enrichers the request starts `ENRICHING`
+    /// and its silos' jobs wait for [`compile_enriched`](Self::compile_enriched).
+    pub(crate) fn create_with_enrichers(
+        &self,
+        submission: SubmitDsr,
+        silos: &[(String, Vec<String>)],
+        enrichers: &[String],
     ) -> Result<DsrRecord, ServerError> {
         let mut inner = self.lock();
         let duplicate = inner.requests.values().any(|r| {
@@ -115,9 +129,23 @@ impl Store {
             jobs: BTreeMap::new(),
             submission,
             restarts: 0,
+            enrichers: BTreeMap::new(),
+            enriched: Vec::new(),
         };
         if let Some(completed) = state.submission.completed_request_status.clone() {
             state.enter(RequestStatus::from(completed));
+        } else if !enrichers.is_empty() {
+            state.enter(RequestStatus::Enriching);
+            for enricher in enrichers {
+                state.enrichers.insert(
+                    enricher.clone(),
+                    EnricherView {
+                        enricher_id: enricher.clone(),
+                        status: EnricherStatus::Delivering,
+                        deliveries: Vec::new(),
+                    },
+                );
+            }
         } else {
             state.compile(silos);
         }
@@ -220,6 +248,111 @@ impl Store {
             .collect()
     }
 
+    /// The identifier types a request holds: core, email, attested, enriched.
+    pub(crate) fn identifier_types(&self, id: &str) -> Vec<IdentifierType> {
+        self.identifiers(id)
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|i| i.identifier_type)
+            .collect()
+    }
+
+    /// Records an enrichment webhook delivery and, when it settled, the enricher's state.
+    pub(crate) fn enricher_delivered(
+        &self,
+        id: &str,
+        enricher: &str,
+        delivery: Delivery,
+        status: Option<EnricherStatus>,
+    ) -> bool {
+        let mut inner = self.lock();
+        let Some(request) = inner.requests.get_mut(id) else {
+            return false;
+        };
+        if let Some(view) = request.enrichers.get_mut(enricher) {
+            view.deliveries.push(delivery);
+            if let Some(status) = status
+                && view.status == EnricherStatus::Delivering
+            {
+                view.status = status;
+            }
+        }
+        request.after_enrichment()
+    }
+
+    /// Applies an enricher's identifiers or decision. Refused once the enricher has
+    /// answered (the message Sombra uses). Returns whether every enricher is done, so
+    /// the silos may start.
+    pub(crate) fn enrich(
+        &self,
+        id: &str,
+        enricher: &str,
+        body: EnrichIdentifiers,
+    ) -> Result<bool, ServerError> {
+        let mut inner = self.lock();
+        let request = inner
+            .requests
+            .get_mut(id)
+            .ok_or_else(|| ServerError::NotFound {
+                what: format!(
+                    "no request with id {}",
+                    id.chars().take(128).collect::<String>()
+                ),
+            })?;
+        let view = request
+            .enrichers
+            .get_mut(enricher)
+            .ok_or_else(|| ServerError::NotFound {
+                what: format!(
+                    "no enricher {} on this request",
+                    enricher.chars().take(128).collect::<String>()
+                ),
+            })?;
+        if !matches!(
+            view.status,
+            EnricherStatus::Delivering | EnricherStatus::Waiting
+        ) {
+            return Err(ServerError::BadRequest {
+                message: transcend_proto::endpoint::enrich_identifiers::RESOLVED_ENRICHER.into(),
+            });
+        }
+        view.status = match body.status {
+            Some(EnrichmentStatus::OnHold) => EnricherStatus::OnHold,
+            Some(EnrichmentStatus::Canceled) => EnricherStatus::Canceled,
+            _ => EnricherStatus::Resolved,
+        };
+        for (kind, values) in body.enriched_identifiers.into_iter().flatten() {
+            for value in values {
+                let identifier = RequestIdentifier::new(kind.clone(), value.value);
+                if !request.enriched.contains(&identifier) {
+                    request.enriched.push(identifier);
+                }
+            }
+        }
+        Ok(request.after_enrichment())
+    }
+
+    /// Moves an `ENRICHING` request on once every enricher answered: to `COMPILING` with
+    /// jobs for `silos`. `None` unless it moved.
+    pub(crate) fn compile_enriched(
+        &self,
+        id: &str,
+        silos: &[(String, Vec<String>)],
+    ) -> Option<DsrRecord> {
+        let mut inner = self.lock();
+        let request = inner.requests.get_mut(id)?;
+        if request.record.status != RequestStatus::Enriching
+            || request
+                .enrichers
+                .values()
+                .any(|e| e.status != EnricherStatus::Resolved)
+        {
+            return None;
+        }
+        request.compile(silos);
+        Some(request.record.clone())
+    }
+
     pub(crate) fn status(&self, id: &str) -> Option<DsrStatus> {
         self.lock().requests.get(id).map(|r| r.record.to_status())
     }
@@ -245,6 +378,7 @@ impl Store {
                     all.push(RequestIdentifier::new(kind.clone(), value.value.clone()));
                 }
             }
+            all.extend(request.enriched.iter().cloned());
             for (n, identifier) in all.iter_mut().enumerate() {
                 identifier.id = Some(format!("{id}-identifier-{n}"));
             }
@@ -349,6 +483,24 @@ impl RequestState {
     }
 
     /// Finishes the request once every job is resolved or skipped.
+    /// After an enricher answered: a hold or a cancellation moves the request; returns
+    /// whether every enricher has resolved, so the silos may start.
+    fn after_enrichment(&mut self) -> bool {
+        if self.record.status != RequestStatus::Enriching {
+            return false;
+        }
+        let statuses: Vec<EnricherStatus> = self.enrichers.values().map(|e| e.status).collect();
+        if statuses.contains(&EnricherStatus::Canceled) {
+            self.enter(RequestStatus::Canceled);
+            return false;
+        }
+        if statuses.contains(&EnricherStatus::OnHold) {
+            self.enter(RequestStatus::OnHold);
+            return false;
+        }
+        statuses.iter().all(|s| *s == EnricherStatus::Resolved)
+    }
+
     /// `COMPILING`, with one job per silo; finished at once when no silo is in scope.
     fn compile(&mut self, silos: &[(String, Vec<String>)]) {
         self.enter(RequestStatus::Compiling);
@@ -385,6 +537,8 @@ impl RequestState {
             timeline: self.timeline.clone(),
             jobs: self.jobs.values().map(|job| job.view.clone()).collect(),
             restarts: self.restarts,
+            enrichers: self.enrichers.values().cloned().collect(),
+            enriched_identifiers: self.enriched.clone(),
         }
     }
 }

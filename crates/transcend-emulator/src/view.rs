@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 use transcend_proto::types::{
-    AccessProfile, ErasureReport, RequestAction, RequestStatus, Timestamp,
+    AccessProfile, ErasureReport, RequestAction, RequestIdentifier, RequestStatus, Timestamp,
 };
 
 /// A DSR and everything that happened to it (`GET /emulator/v1/requests/{id}`).
@@ -32,6 +32,44 @@ pub struct RequestView {
     /// How many times it was restarted.
     #[serde(default)]
     pub restarts: u32,
+    /// Its enrichers, while and after it was `ENRICHING`.
+    #[serde(default)]
+    pub enrichers: Vec<EnricherView>,
+    /// The identifiers enrichers added.
+    #[serde(default)]
+    pub enriched_identifiers: Vec<RequestIdentifier>,
+}
+
+/// An enricher's part in a request.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct EnricherView {
+    /// The enricher.
+    pub enricher_id: String,
+    /// Where it stands.
+    pub status: EnricherStatus,
+    /// Every webhook delivery and the answer it got.
+    pub deliveries: Vec<Delivery>,
+}
+
+/// Where an enricher stands on a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+#[non_exhaustive]
+pub enum EnricherStatus {
+    /// The webhook is being delivered.
+    Delivering,
+    /// It took the webhook (200); its identifiers are awaited.
+    Waiting,
+    /// It answered (identifiers, or nothing found).
+    Resolved,
+    /// It put the request on hold.
+    OnHold,
+    /// It canceled the request.
+    Canceled,
+    /// Every delivery failed.
+    DeliveryFailed,
 }
 
 /// `GET /emulator/v1/requests`.

@@ -7,16 +7,134 @@ use http::{Request, Uri};
 use transcend_hyper::{Body, HyperTransport};
 use transcend_proto::Transport;
 use transcend_proto::types::{
-    CoreIdentifier, DataSubject, DsrJob, IdentifierType, JobDataSilo, JobExtras, JobOrganization,
-    JobProfile, JobRequest,
+    CoreIdentifier, DataSubject, DsrJob, EnrichmentJob, EnrichmentStatus, IdentifierType,
+    JobDataSilo, JobExtras, JobOrganization, JobProfile, JobRequest,
 };
 use transcend_proto::webhook::{JobAnswer, SombraTokenClaims, build_webhook, sign_sombra_token};
 use transcend_proto::{Nonce, SombraToken};
 
-use crate::config::DataSiloConfig;
+use crate::config::{DataSiloConfig, EnricherConfig};
 use crate::state::Shared;
 use crate::store::{LINK_PREFIX, RequestState, now};
-use crate::view::{Delivery, JobStatus};
+use crate::view::{Delivery, EnricherStatus, JobStatus};
+
+/// The subject of an enricher's nonces: `enricher:<id>`, never a silo's.
+pub(crate) const ENRICHER_PREFIX: &str = "enricher:";
+
+/// Delivers a request's enrichment webhook to an enricher until it answers or the
+/// attempts run out: 200 means identifiers follow (`POST /v1/enrich-identifiers`), 204
+/// that it found nothing, and a JSON `ON_HOLD` / `CANCELED` decides at once.
+pub(crate) async fn deliver_enrichment(
+    shared: Arc<Shared>,
+    request_id: String,
+    enricher: EnricherConfig,
+) {
+    let settings = shared.config.webhooks;
+    let Some((core_identifier, details)) = shared.store.with_request(&request_id, |request| {
+        let mut details = JobRequest::default();
+        details.id = Some(request.record.id.clone());
+        details.link = Some(format!("{LINK_PREFIX}{}", request.record.id));
+        details.created_at = Some(request.created_at.clone());
+        details.origin = Some("API".into());
+        (request.record.core_identifier.clone(), details)
+    }) else {
+        return;
+    };
+    let mut job = EnrichmentJob::new(core_identifier.clone());
+    let mut extras = JobExtras::default();
+    extras.request = Some(details);
+    job.extras = Some(extras);
+    let nonce = Nonce::new(
+        shared
+            .nonces
+            .issue(&request_id, &format!("{ENRICHER_PREFIX}{}", enricher.id)),
+    );
+    let Ok(url) = enricher.webhook_url.parse::<Uri>() else {
+        return;
+    };
+    for attempt in 1..=settings.max_attempts.max(1) {
+        let claims = SombraTokenClaims::new(
+            enricher.audience.clone(),
+            core_identifier.clone(),
+            SystemTime::now(),
+            Duration::from_secs(settings.token_lifetime_secs),
+        )
+        .with_jti(uuid::Uuid::new_v4().to_string());
+        let outcome = match sign_sombra_token(&claims, &shared.keys.private_pem) {
+            Ok(token) => {
+                send(
+                    &shared.transport,
+                    &url,
+                    &nonce,
+                    &token,
+                    &job,
+                    settings.timeout_ms,
+                )
+                .await
+            }
+            Err(error) => Err(format!("cannot sign the token: {error}")),
+        };
+        let last = attempt == settings.max_attempts.max(1);
+        let (status, outcome, settled) = match outcome {
+            Ok(JobAnswer::Accepted) => (
+                Some(200),
+                "accepted".to_owned(),
+                Some(EnricherStatus::Waiting),
+            ),
+            Ok(JobAnswer::NotFound) => (
+                Some(204),
+                "nothing found".to_owned(),
+                Some(EnricherStatus::Resolved),
+            ),
+            Ok(JobAnswer::Enrichment(answer)) => {
+                let status = match answer.status {
+                    EnrichmentStatus::Canceled => EnricherStatus::Canceled,
+                    _ => EnricherStatus::OnHold,
+                };
+                (
+                    Some(200),
+                    format!("answered {}", answer.status),
+                    Some(status),
+                )
+            }
+            Ok(JobAnswer::Failed { status, message }) => (
+                Some(status.as_u16()),
+                format!("failed: {}", message.unwrap_or_else(|| status.to_string())),
+                last.then_some(EnricherStatus::DeliveryFailed),
+            ),
+            Ok(other) => (
+                None,
+                format!("failed: unexpected answer {other:?}"),
+                last.then_some(EnricherStatus::DeliveryFailed),
+            ),
+            Err(error) => (
+                None,
+                format!("failed: {error}"),
+                last.then_some(EnricherStatus::DeliveryFailed),
+            ),
+        };
+        tracing::info!(request = %request_id, enricher = %enricher.id, attempt, ?status, %outcome, "enrichment webhook delivered");
+        let answered = settled.is_some_and(|s| s != EnricherStatus::DeliveryFailed);
+        let ready = shared.store.enricher_delivered(
+            &request_id,
+            &enricher.id,
+            Delivery {
+                attempt,
+                at: now(),
+                status,
+                outcome,
+            },
+            settled,
+        );
+        if ready {
+            shared.start_silos(&request_id);
+        }
+        if answered || last {
+            return;
+        }
+        tokio::time::sleep(settings.backoff(attempt)).await;
+    }
+}
 
 /// The organization named in every webhook.
 const ORGANIZATION: &str = "Emulated Organization";
@@ -136,12 +254,12 @@ pub(crate) async fn deliver(shared: Arc<Shared>, request_id: String, silo: DataS
     }
 }
 
-async fn send(
+async fn send<J: serde::Serialize>(
     transport: &HyperTransport,
     url: &Uri,
     nonce: &Nonce,
     token: &SombraToken,
-    job: &DsrJob,
+    job: &J,
     timeout_ms: u64,
 ) -> Result<JobAnswer, String> {
     let request = build_webhook(url, nonce, token, job).map_err(|e| e.to_string())?;

@@ -52,8 +52,8 @@ mod wait;
 
 pub use body::Body;
 pub use client::{
-    Client, ClientBuilder, CompletionSummary, DownloadEvent, DownloadOptions, FailedFile,
-    FileDigest, ManifestEntry, ReportDownload, RestartOptions, Timeouts,
+    Client, ClientBuilder, CompletionSummary, DownloadEvent, DownloadOptions, EnrichOutcome,
+    FailedFile, FileDigest, ManifestEntry, ReportDownload, RestartOptions, Timeouts,
 };
 pub use error::Error;
 pub use transport::{HyperTransport, HyperTransportError, MAX_RESPONSE_BYTES};

@@ -18,9 +18,9 @@ use http_body::Body;
 use http_body_util::BodyExt;
 
 use crate::endpoint::{
-    BodyKind, Endpoint, EndpointInfo, PathParams, Received, download_file, download_keys, get_dsr,
-    pending_requests, report_erasure, request_identifiers, signing_key, submit_dsr, upload_access,
-    upload_datapoint, upload_datapoint_chunked,
+    BodyKind, Endpoint, EndpointInfo, PathParams, Received, download_file, download_keys,
+    enrich_identifiers, get_dsr, pending_requests, report_erasure, request_identifiers,
+    signing_key, submit_dsr, upload_access, upload_datapoint, upload_datapoint_chunked,
 };
 use crate::server::{Credentials, DEFAULT_BODY_LIMIT, Reply, ServerError};
 
@@ -198,6 +198,8 @@ endpoint_table! {
     DownloadFile => download_file: download_file::DownloadFileEndpoint, download;
     /// The jobs waiting for a cron (pull) data silo.
     PendingRequests => pending_requests: pending_requests::PendingRequestsEndpoint, buffered;
+    /// An enricher's identifiers or decision for a request.
+    EnrichIdentifiers => enrich_identifiers: enrich_identifiers::EnrichIdentifiersEndpoint, buffered;
 }
 
 /// A request matched to an endpoint, with its path parameters decoded.

@@ -11,6 +11,7 @@ use http_body::{Body, Frame};
 use http_body_util::{BodyExt, Full};
 use transcend_proto::endpoint::download_file::{self, DownloadFileEndpoint, FileHead};
 use transcend_proto::endpoint::download_keys::{DownloadKeysEndpoint, DownloadKeysQuery};
+use transcend_proto::endpoint::enrich_identifiers::Enrichment;
 use transcend_proto::endpoint::pending_requests::PendingRequestsQuery;
 use transcend_proto::endpoint::signing_key::SigningKeyPem;
 use transcend_proto::endpoint::submit_dsr::SubmitDsrEndpoint;
@@ -166,6 +167,15 @@ impl Service<Watched> for Double {
             FileHead::new("text/plain", Some(5)).file_name("a.txt"),
             Full::new(Bytes::from_static(b"hello")),
         ))
+    }
+
+    async fn enrich_identifiers(
+        &self,
+        caller: String,
+        enrichment: Enrichment,
+    ) -> Result<Accepted, ServerError> {
+        self.called(format!("{caller} {:?}", enrichment.target));
+        Ok(Accepted)
     }
 
     async fn pending_requests(

@@ -34,6 +34,7 @@ mod action;
 mod cron;
 mod datapoint;
 mod dsr;
+mod enrichment;
 mod erasure;
 mod error_body;
 mod identifier;
@@ -57,6 +58,9 @@ pub use action::{CompletedRequestStatus, RequestAction};
 pub use cron::{Partition, PendingRequest, PendingRequestsPage, RequestAttribute};
 pub use datapoint::{DatapointChunk, DatapointUpload};
 pub use dsr::{DsrRecord, DsrStatus, SubmitDsrResponse};
+pub use enrichment::{
+    EnrichIdentifiers, EnrichedIdentifier, EnrichmentAnswer, EnrichmentJob, EnrichmentStatus,
+};
 pub use erasure::{ErasedProfile, ErasureReport};
 pub use error_body::ErrorBody;
 pub use identifier::IdentifierType;

@@ -3,11 +3,13 @@
 mod builder;
 mod calls;
 mod cron;
+mod enrich;
 mod report;
 mod requester;
 
 pub use builder::ClientBuilder;
 pub use cron::CompletionSummary;
+pub use enrich::EnrichOutcome;
 pub use report::{DownloadEvent, DownloadOptions, FailedFile, ManifestEntry, ReportDownload};
 pub use requester::{FileDigest, RestartOptions};
 

@@ -82,6 +82,8 @@ pub enum Scope {
     ViewRequests,
     /// A key of the data silo the job's nonce was issued to.
     DataSilo,
+    /// The scope "Manage Request Identity Verification" (enrichers).
+    IdentityVerification,
 }
 
 impl Scope {
@@ -92,6 +94,7 @@ impl Scope {
             Self::SubmitRequests => "Submit New Data Subject Request",
             Self::ViewRequests => "View Incoming Requests",
             Self::DataSilo => "a key of the job's data silo",
+            Self::IdentityVerification => "Manage Request Identity Verification",
         }
     }
 }

@@ -14,6 +14,7 @@ mod report;
 
 pub mod download_file;
 pub mod download_keys;
+pub mod enrich_identifiers;
 pub mod get_dsr;
 pub mod pending_requests;
 pub mod report_erasure;

@@ -14,7 +14,7 @@ pub use token::{
 use bytes::Bytes;
 use http::header::{CONTENT_LENGTH, CONTENT_TYPE, USER_AGENT};
 use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode, Uri};
-use transcend_types::{DsrJob, ErrorBody};
+use transcend_types::{DsrJob, EnrichmentAnswer, EnrichmentJob, ErrorBody};
 
 use crate::config::DEFAULT_USER_AGENT;
 use crate::error::Error;
@@ -66,16 +66,44 @@ impl WebhookError {
 pub fn parse_webhook<B: AsRef<[u8]>>(
     request: &Request<B>,
 ) -> Result<WebhookDelivery, WebhookError> {
+    let (nonce, token, job) = parse_delivery::<DsrJob, B>(request)?;
+    Ok(WebhookDelivery { nonce, token, job })
+}
+
+/// An enrichment webhook, read but not yet verified: signed like a DSR job's, for the
+/// identifier to enrich.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct EnrichmentDelivery {
+    /// The nonce to send with `POST /v1/enrich-identifiers`.
+    pub nonce: Nonce,
+    /// The signed token to verify ([`verify_sombra_token`]); its `value` is the
+    /// identifier to enrich.
+    pub token: SombraToken,
+    /// The job.
+    pub job: EnrichmentJob,
+}
+
+/// Reads an enrichment webhook: the same headers as a DSR job's, an enrichment body.
+pub fn parse_enrichment_webhook<B: AsRef<[u8]>>(
+    request: &Request<B>,
+) -> Result<EnrichmentDelivery, WebhookError> {
+    let (nonce, token, job) = parse_delivery::<EnrichmentJob, B>(request)?;
+    Ok(EnrichmentDelivery { nonce, token, job })
+}
+
+fn parse_delivery<J: serde::de::DeserializeOwned, B: AsRef<[u8]>>(
+    request: &Request<B>,
+) -> Result<(Nonce, SombraToken, J), WebhookError> {
     let headers = request.headers();
     let token =
         header(headers, &X_SOMBRA_TOKEN).ok_or(WebhookError::MissingHeader("x-sombra-token"))?;
     let nonce = header(headers, &X_TRANSCEND_NONCE)
         .ok_or(WebhookError::MissingHeader("x-transcend-nonce"))?;
     let body = request.body().as_ref();
-    let job = serde_json::from_slice::<DsrJob>(body).map_err(|_| {
+    let job = serde_json::from_slice::<J>(body).map_err(|_| {
         let mut deserializer = serde_json::Deserializer::from_slice(body);
-        let (path, reason) = match serde_path_to_error::deserialize::<_, DsrJob>(&mut deserializer)
-        {
+        let (path, reason) = match serde_path_to_error::deserialize::<_, J>(&mut deserializer) {
             Ok(_) => (
                 ".".into(),
                 "trailing characters after the JSON value".into(),
@@ -84,11 +112,7 @@ pub fn parse_webhook<B: AsRef<[u8]>>(
         };
         WebhookError::InvalidBody { path, reason }
     })?;
-    Ok(WebhookDelivery {
-        nonce: Nonce::new(nonce),
-        token: SombraToken::new(token),
-        job,
-    })
+    Ok((Nonce::new(nonce), SombraToken::new(token), job))
 }
 
 fn header<'a>(headers: &'a HeaderMap, name: &http::HeaderName) -> Option<&'a str> {
@@ -100,11 +124,11 @@ fn header<'a>(headers: &'a HeaderMap, name: &http::HeaderName) -> Option<&'a str
 }
 
 /// The sending side: the delivery of `job` to a silo's webhook `url`.
-pub fn build_webhook(
+pub fn build_webhook<J: serde::Serialize>(
     url: &Uri,
     nonce: &Nonce,
     token: &SombraToken,
-    job: &DsrJob,
+    job: &J,
 ) -> Result<Request<Bytes>, Error> {
     let body = serde_json::to_vec(job)
         .map_err(|e| Error::invalid_config("job", &e.to_string(), "a serializable job"))?;
@@ -131,6 +155,8 @@ pub enum JobAnswer {
     Accepted,
     /// `204`: the person is not in this silo; the job is marked skipped.
     NotFound,
+    /// `200` with a decision (an enricher's answer): hold or cancel the request.
+    Enrichment(EnrichmentAnswer),
     /// `4xx`/`5xx`: the silo failed; Transcend marks an error and delivers again later.
     Failed {
         /// The status (an error).
@@ -145,6 +171,7 @@ impl JobAnswer {
     pub fn to_response(&self) -> Response<Bytes> {
         match self {
             Self::Accepted => crate::codec::accepted_response(),
+            Self::Enrichment(answer) => crate::codec::json_response(StatusCode::OK, answer),
             Self::NotFound => {
                 let mut response = Response::new(Bytes::new());
                 *response.status_mut() = StatusCode::NO_CONTENT;
@@ -173,7 +200,9 @@ impl JobAnswer {
         if status == StatusCode::NO_CONTENT {
             Self::NotFound
         } else if status.is_success() {
-            Self::Accepted
+            serde_json::from_slice::<EnrichmentAnswer>(response.body().as_ref())
+                .map(Self::Enrichment)
+                .unwrap_or(Self::Accepted)
         } else {
             let message = serde_json::from_slice::<ErrorBody>(response.body().as_ref())
                 .ok()
