@@ -47,6 +47,7 @@ use http::{Request, StatusCode};
 use http_body_util::{BodyExt, Limited};
 use transcend_proto::webhook::JobAnswer;
 
+use super::enricher::{EnricherJob, EnrichmentDecision};
 use super::job::SiloJob;
 use super::serve::{Decision, MAX_WEBHOOK_BYTES, refusal};
 use super::verifier::WebhookVerifier;
@@ -109,6 +110,41 @@ where
             .await
             .map(Self)
             .map_err(WebhookRefused)
+    }
+}
+
+/// A verified enrichment job, extracted by verifying the request with the
+/// [`WebhookVerifier`] of the router's state. Answer with an [`EnrichmentDecision`].
+#[derive(Debug, Clone)]
+pub struct VerifiedEnrichment(pub EnricherJob);
+
+impl<S> FromRequest<S> for VerifiedEnrichment
+where
+    WebhookVerifier: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = WebhookRefused;
+
+    async fn from_request(request: Request<Body>, state: &S) -> Result<Self, Self::Rejection> {
+        let verifier = WebhookVerifier::from_ref(state);
+        let (parts, body) = request.into_parts();
+        let body = Limited::new(body, MAX_WEBHOOK_BYTES)
+            .collect()
+            .await
+            .map_err(|_| WebhookRefused(too_large()))?
+            .to_bytes();
+        verifier
+            .verify_enrichment(&Request::from_parts(parts, body))
+            .await
+            .map(Self)
+            .map_err(|rejection| WebhookRefused(refusal(&rejection)))
+    }
+}
+
+impl IntoResponse for EnrichmentDecision {
+    /// Answers as [`SiloServer::serve_enricher`](super::SiloServer::serve_enricher) does.
+    fn into_response(self) -> Response {
+        self.answer(None).map(Body::from)
     }
 }
 

@@ -8,6 +8,7 @@
 
 #[cfg(feature = "axum")]
 pub mod axum;
+mod enricher;
 mod job;
 mod keys;
 #[cfg(feature = "redis")]
@@ -18,9 +19,12 @@ mod serve;
 pub mod testing;
 mod verifier;
 
+pub use enricher::{EnricherJob, EnrichmentDecision, EnrichmentDetails, EnrichmentReporter};
 pub use job::{Reporter, SiloJob, UnsignedDetails};
 #[cfg(feature = "redis")]
 pub use redis::RedisReplayStore;
 pub use replay::{MemoryReplayStore, ReplayStore, ReplayStoreError, StoreFuture};
-pub use serve::{Decision, MAX_WEBHOOK_BYTES, RunningSilo, SiloServer, handle_webhook};
+pub use serve::{
+    Decision, MAX_WEBHOOK_BYTES, RunningSilo, SiloServer, handle_enrichment, handle_webhook,
+};
 pub use verifier::{KEY_TTL, REFETCH_INTERVAL, Rejection, WebhookVerifier};

@@ -14,6 +14,7 @@ use hyper::service::service_fn;
 use transcend_proto::types::{ErrorBody, RequestAction};
 use transcend_proto::webhook::JobAnswer;
 
+use super::enricher::{EnricherJob, EnrichmentDecision};
 use super::job::SiloJob;
 use super::verifier::{Rejection, WebhookVerifier};
 use crate::error::Error;
@@ -179,15 +180,39 @@ impl SiloServer {
         F: Future<Output = Decision> + Send + 'static,
     {
         let handler = Arc::new(handler);
-        let service = service_fn(move |request: Request<hyper::body::Incoming>| {
+        self.serve_with(move |request| {
             let (verifier, handler) = (verifier.clone(), Arc::clone(&handler));
+            async move { handle_webhook(&verifier, handler.as_ref(), request).await }
+        })
+    }
+
+    /// Serves enrichment webhooks (an enricher's) on any path until
+    /// [`RunningSilo::shutdown`], with the same limits and refusals as [`serve`](Self::serve).
+    pub fn serve_enricher<H, F>(self, verifier: WebhookVerifier, handler: H) -> RunningSilo
+    where
+        H: Fn(EnricherJob) -> F + Send + Sync + 'static,
+        F: Future<Output = EnrichmentDecision> + Send + 'static,
+    {
+        let handler = Arc::new(handler);
+        self.serve_with(move |request| {
+            let (verifier, handler) = (verifier.clone(), Arc::clone(&handler));
+            async move { handle_enrichment(&verifier, handler.as_ref(), request).await }
+        })
+    }
+
+    /// Serves with `handle` for each request, its body read (at most
+    /// [`MAX_WEBHOOK_BYTES`]; a larger one is answered 413).
+    fn serve_with<S, Fut>(self, handle: S) -> RunningSilo
+    where
+        S: Fn(Request<Bytes>) -> Fut + Clone + Send + Sync + 'static,
+        Fut: Future<Output = Response<Bytes>> + Send + 'static,
+    {
+        let service = service_fn(move |request: Request<hyper::body::Incoming>| {
+            let handle = handle.clone();
             async move {
                 let (parts, body) = request.into_parts();
                 let response = match Limited::new(body, MAX_WEBHOOK_BYTES).collect().await {
-                    Ok(body) => {
-                        let request = Request::from_parts(parts, body.to_bytes());
-                        handle_webhook(&verifier, handler.as_ref(), request).await
-                    }
+                    Ok(body) => handle(Request::from_parts(parts, body.to_bytes())).await,
                     Err(_) => JobAnswer::Failed {
                         status: StatusCode::PAYLOAD_TOO_LARGE,
                         message: Some("webhook body too large or broken off".into()),
@@ -200,6 +225,27 @@ impl SiloServer {
         RunningSilo {
             server: self.server.serve(service),
         }
+    }
+}
+
+/// Verifies one enrichment delivery and lets `handler` decide; for use inside any
+/// server, like [`handle_webhook`].
+pub async fn handle_enrichment<H, F>(
+    verifier: &WebhookVerifier,
+    handler: &H,
+    request: Request<Bytes>,
+) -> Response<Bytes>
+where
+    H: Fn(EnricherJob) -> F,
+    F: Future<Output = EnrichmentDecision>,
+{
+    match verifier.verify_enrichment(&request).await {
+        Ok(job) => {
+            let request_id = job.request_id().map(str::to_owned);
+            tracing::info!(request = ?request_id, "enrichment job accepted for a decision");
+            handler(job).await.answer(request_id)
+        }
+        Err(rejection) => refusal(&rejection),
     }
 }
 

@@ -26,7 +26,7 @@ use std::time::{Duration, SystemTime};
 use bytes::Bytes;
 use http::{Request, Uri};
 use p384::pkcs8::{EncodePrivateKey, EncodePublicKey, LineEnding};
-use transcend_proto::types::DsrJob;
+use transcend_proto::types::{DsrJob, EnrichmentJob};
 use transcend_proto::webhook::{
     SombraTokenClaims, VerificationKey, build_webhook, sign_sombra_token,
 };
@@ -101,6 +101,23 @@ impl TestSigner {
     pub fn sign(&self, claims: &SombraTokenClaims) -> Result<SombraToken, Error> {
         sign_sombra_token(claims, &self.private_pem)
             .map_err(|e| Error::Config(format!("cannot sign: {e}")))
+    }
+
+    /// A whole enrichment delivery of `job` for `audience`, with `nonce`, signed for the
+    /// identifier it names (an empty one when it names none).
+    pub fn enrichment_webhook(
+        &self,
+        audience: &str,
+        job: &EnrichmentJob,
+        nonce: impl Into<Nonce>,
+    ) -> Result<Request<Bytes>, Error> {
+        let token = self.token(audience, job.identifier().unwrap_or_default())?;
+        Ok(build_webhook(
+            &Uri::from_static("http://enricher.test/transcend/enrich"),
+            &nonce.into(),
+            &token,
+            job,
+        )?)
     }
 
     /// A whole delivery of `job` for `audience`, with `nonce`, signed for the job's core

@@ -6,10 +6,13 @@ use std::time::{Duration, SystemTime};
 use bytes::Bytes;
 use http::{Request, StatusCode};
 use sha2::{Digest, Sha256};
+use transcend_proto::SombraToken;
 use transcend_proto::webhook::{
-    TokenRejection, VerificationKey, VerifiedToken, WebhookError, parse_webhook,
+    TokenRejection, VerificationKey, VerifiedToken, WebhookError, parse_enrichment_webhook,
+    parse_webhook,
 };
 
+use super::enricher::EnricherJob;
 use super::job::SiloJob;
 use super::keys::{KeyCache, KeySource};
 use super::replay::{MemoryReplayStore, ReplayStore, ReplayStoreError};
@@ -159,31 +162,62 @@ impl WebhookVerifier {
 
     /// Verifies a delivery and reads its job.
     pub async fn verify(&self, request: &Request<Bytes>) -> Result<SiloJob, Rejection> {
-        let delivery = parse_webhook(request).map_err(|e| match e {
-            WebhookError::MissingHeader("x-sombra-token") => {
-                Rejection::Token(TokenRejection::Missing)
-            }
-            other => Rejection::Delivery(other),
-        })?;
+        let delivery = parse_webhook(request).map_err(delivery_rejection)?;
+        let verified = self
+            .verify_token(&delivery.token, delivery.job.core_identifier())
+            .await?;
+        Ok(SiloJob::new(
+            delivery.job,
+            verified.core_identifier,
+            delivery.nonce,
+            self.inner.client.clone(),
+        ))
+    }
+
+    /// Verifies an enrichment webhook (signed like a DSR job's, for the identifier to
+    /// enrich, which the body's `requestIdentifier` must name) and reads its job.
+    pub async fn verify_enrichment(
+        &self,
+        request: &Request<Bytes>,
+    ) -> Result<EnricherJob, Rejection> {
+        let delivery = parse_enrichment_webhook(request).map_err(delivery_rejection)?;
+        let verified = self
+            .verify_token(&delivery.token, delivery.job.identifier())
+            .await?;
+        Ok(EnricherJob::new(
+            delivery.job,
+            verified.core_identifier,
+            delivery.nonce,
+            self.inner.client.clone(),
+        ))
+    }
+
+    /// The token's signature (with a refetch of the key at most once per interval),
+    /// claims, binding to the identifier the body names, and first use.
+    async fn verify_token(
+        &self,
+        token: &SombraToken,
+        named: Option<&str>,
+    ) -> Result<VerifiedToken, Rejection> {
         let now = SystemTime::now();
         let key = self.inner.keys.current().await?;
         let audience = &self.inner.audience;
-        let verified = match key.key.verify(&delivery.token, audience, now) {
+        let verified = match key.key.verify(token, audience, now) {
             Err(TokenRejection::BadSignature) => match self.inner.keys.newer_than(&key).await {
-                Some(newer) => newer.key.verify(&delivery.token, audience, now),
+                Some(newer) => newer.key.verify(token, audience, now),
                 None => Err(TokenRejection::BadSignature),
             },
             other => other,
         }
         .map_err(Rejection::Token)?;
-        match delivery.job.core_identifier() {
+        match named {
             None => return Err(Rejection::Token(TokenRejection::UnboundIdentifier)),
             Some(named) if named != verified.core_identifier => {
                 return Err(Rejection::Token(TokenRejection::IdentifierMismatch));
             }
             Some(_) => {}
         }
-        let replay_key = replay_key(&verified, delivery.token.expose());
+        let replay_key = replay_key(&verified, token.expose());
         let expires = verified.expires_at + transcend_proto::webhook::LEEWAY;
         if !self
             .inner
@@ -194,12 +228,14 @@ impl WebhookVerifier {
         {
             return Err(Rejection::Token(TokenRejection::Replayed));
         }
-        Ok(SiloJob::new(
-            delivery.job,
-            verified.core_identifier,
-            delivery.nonce,
-            self.inner.client.clone(),
-        ))
+        Ok(verified)
+    }
+}
+
+fn delivery_rejection(error: WebhookError) -> Rejection {
+    match error {
+        WebhookError::MissingHeader("x-sombra-token") => Rejection::Token(TokenRejection::Missing),
+        other => Rejection::Delivery(other),
     }
 }
 
