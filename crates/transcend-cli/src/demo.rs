@@ -12,12 +12,13 @@ use serde::Serialize;
 use serde_json::json;
 use sha2::{Digest, Sha256};
 use transcend_emulator::{
-    ApiKeyConfig, DataSiloConfig, Emulator, EmulatorConfig, RequestView, Scope,
+    ApiKeyConfig, DataSiloConfig, Emulator, EmulatorConfig, EnricherConfig, RequestView, Scope,
 };
-use transcend_hyper::silo::{Decision, SiloServer, WebhookVerifier};
+use transcend_hyper::silo::{Decision, EnrichmentDecision, SiloServer, WebhookVerifier};
 use transcend_hyper::types::time::OffsetDateTime;
 use transcend_hyper::types::{
-    AccessProfile, DatapointUpload, RequestAction, RequestStatus, Subject, SubmitDsr, Timestamp,
+    AccessProfile, DatapointUpload, IdentifierType, RequestAction, RequestStatus, Subject,
+    SubmitDsr, Timestamp,
 };
 use transcend_hyper::{Client, DatapointSource, DownloadOptions, Nonce, WaitOptions};
 
@@ -28,6 +29,10 @@ const CORE: &str = "user-1815";
 const SILO: &str = "users-db";
 /// A cron (pull) silo: it gets no webhook and pulls its ERASURE jobs instead.
 const WAREHOUSE: &str = "warehouse";
+/// An enricher: it finds the person's phone number before any silo runs.
+const ENRICHER: &str = "phone-lookup";
+/// The phone number the enricher knows for the person.
+const PHONE: &str = "+14155550100";
 
 /// Something that happened, by whom, when (milliseconds since the demo started).
 #[derive(Debug, Clone, Serialize)]
@@ -123,11 +128,17 @@ pub async fn run() -> Result<Report, String> {
         .await
         .map_err(|e| e.to_string())?;
     let webhook_url = format!("http://{}/transcend/webhook", silo_server.addr());
+    let enricher_server = SiloServer::bind("127.0.0.1:0".parse().map_err(|e| format!("{e}"))?)
+        .await
+        .map_err(|e| e.to_string())?;
+    let enricher_url = format!("http://{}/transcend/enrich", enricher_server.addr());
     let mut config = EmulatorConfig::default();
+    config.enrichers = vec![EnricherConfig::new(ENRICHER, enricher_url)];
     config.api_keys = vec![
         ApiKeyConfig::new("demo-backend", [Scope::Submit, Scope::View]),
         ApiKeyConfig::new("demo-silo", [Scope::Report]).for_silo(SILO),
         ApiKeyConfig::new("demo-warehouse", [Scope::Report]).for_silo(WAREHOUSE),
+        ApiKeyConfig::new("demo-enricher", [Scope::Enrich]),
     ];
     config.data_silos = vec![
         DataSiloConfig::new(SILO, webhook_url).datapoints(["profile", "orders", "photo"]),
@@ -156,6 +167,33 @@ pub async fn run() -> Result<Report, String> {
         .map_err(|e| e.to_string())?;
     let verifier = WebhookVerifier::new(silo_client, SILO);
     let (silo_clock, silo_table) = (Arc::clone(&clock), Arc::clone(&table));
+    let enricher_client = Client::builder()
+        .base_url(emulator.base_url())
+        .api_key("demo-enricher")
+        .build()
+        .map_err(|e| e.to_string())?;
+    let enricher_clock = Arc::clone(&clock);
+    let enricher = enricher_server.serve_enricher(
+        WebhookVerifier::new(enricher_client, ENRICHER),
+        move |job| {
+            let clock = Arc::clone(&enricher_clock);
+            async move {
+                if job.identifier != CORE {
+                    return EnrichmentDecision::NothingFound;
+                }
+                clock.log(
+                    "enricher",
+                    format!("verified the enrichment webhook for {}", job.identifier),
+                );
+                let reporter = job.reporter.clone();
+                EnrichmentDecision::enrich(async move {
+                    reporter.identifiers(IdentifierType::Phone, [PHONE]).await?;
+                    clock.log("enricher", format!("added the phone number {PHONE}"));
+                    Ok(())
+                })
+            }
+        },
+    );
     let silo = silo_server.serve(verifier, move |job| {
         let (clock, table) = (Arc::clone(&silo_clock), Arc::clone(&silo_table));
         async move {
@@ -409,7 +447,20 @@ pub async fn run() -> Result<Report, String> {
         .as_ref()
         .and_then(|v| v.jobs.iter().find(|j| j.data_silo_id == WAREHOUSE))
         .cloned();
+    let enriched = access_view.as_ref().is_some_and(|v| {
+        v.enriched_identifiers.iter().any(|i| i.value == PHONE)
+            && v.timeline
+                .iter()
+                .position(|c| c.status == RequestStatus::Enriching)
+                < v.timeline
+                    .iter()
+                    .position(|c| c.status == RequestStatus::Compiling)
+    });
     let checks = vec![
+        Check {
+            name: "the enricher added the person's phone number before any silo ran".into(),
+            ok: enriched,
+        },
         Check {
             name: "the cron silo pulled its ERASURE job, without a webhook, and completed it"
                 .into(),
@@ -464,6 +515,7 @@ pub async fn run() -> Result<Report, String> {
         },
     ];
     silo.shutdown().await;
+    enricher.shutdown().await;
     emulator.shutdown().await;
 
     let mut events = clock

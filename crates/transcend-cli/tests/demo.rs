@@ -18,7 +18,7 @@ fn the_demo_passes_its_checks_and_reports_them_as_json() {
     let report: serde_json::Value = serde_json::from_str(&stdout).unwrap();
     assert_eq!(report["ok"], true);
     let checks = report["checks"].as_array().unwrap();
-    assert_eq!(checks.len(), 7);
+    assert_eq!(checks.len(), 8);
     assert!(checks.iter().all(|c| c["ok"] == true), "{checks:?}");
     assert_eq!(report["access"]["status"], "DOWNLOADABLE");
     assert_eq!(report["erasure"]["status"], "SECONDARY_COMPLETED");

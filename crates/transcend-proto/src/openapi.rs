@@ -60,7 +60,7 @@ pub fn document() -> Result<Value, String> {
         ],
         "security": [{ "apiKey": [] }, { "apiKey": [], "sombraKey": [] }],
         "paths": paths,
-        "webhooks": { "dsrJob": dsr_job_webhook() },
+        "webhooks": { "dsrJob": dsr_job_webhook(), "enrichment": enrichment_webhook() },
         "components": {
             "schemas": schemas,
             "securitySchemes": {
@@ -253,6 +253,45 @@ fn error_responses() -> Value {
     })
 }
 
+fn enrichment_webhook() -> Value {
+    json!({
+        "post": {
+            "operationId": "enrichment",
+            "summary": "An enrichment (preflight) job for an enricher, before any data silo runs.",
+            "description": "Verified like the DSR job webhook; the token's `value` must equal the body's `requestIdentifier.value`. Answer 200 and send identifiers later with `POST /v1/enrich-identifiers` and this nonce, 204 when nothing is found, or decide at once with a JSON body.",
+            "parameters": [
+                {
+                    "name": "x-sombra-token",
+                    "in": "header",
+                    "required": true,
+                    "description": "An ES384 JWT binding the delivery to the identifier to enrich.",
+                    "schema": { "type": "string" },
+                },
+                {
+                    "name": "x-transcend-nonce",
+                    "in": "header",
+                    "required": true,
+                    "description": "The nonce to send with POST /v1/enrich-identifiers.",
+                    "schema": { "type": "string" },
+                },
+            ],
+            "requestBody": {
+                "required": true,
+                "content": { "application/json": { "schema": schema_ref("EnrichmentJob") } },
+            },
+            "responses": {
+                "200": {
+                    "description": "Taken (identifiers follow), or a decision in the body.",
+                    "content": { "application/json": { "schema": schema_ref("EnrichmentAnswer") } },
+                },
+                "204": { "description": "Nothing found: the enricher is done." },
+                "401": { "description": "The token was refused." },
+                "5XX": { "description": "Failed: Transcend delivers again later." },
+            },
+        },
+    })
+}
+
 fn dsr_job_webhook() -> Value {
     json!({
         "post": {
@@ -316,6 +355,7 @@ mod tests {
         }
         assert_eq!(document["openapi"], "3.1.0");
         assert!(document["webhooks"]["dsrJob"]["post"].is_object());
+        assert!(document["webhooks"]["enrichment"]["post"].is_object());
     }
 
     #[test]
