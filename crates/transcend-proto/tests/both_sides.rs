@@ -9,6 +9,9 @@ use http::{Request, StatusCode};
 use proptest::prelude::*;
 use transcend_proto::endpoint::download_file::DownloadFileEndpoint;
 use transcend_proto::endpoint::download_keys::{DownloadKeysEndpoint, DownloadKeysQuery};
+use transcend_proto::endpoint::enrich_identifiers::{
+    EnrichIdentifiersEndpoint, Enrichment, EnrichmentTarget,
+};
 use transcend_proto::endpoint::get_dsr::GetDsrEndpoint;
 use transcend_proto::endpoint::pending_requests::{PendingRequestsEndpoint, PendingRequestsQuery};
 use transcend_proto::endpoint::report_erasure::ReportErasureEndpoint;
@@ -20,7 +23,9 @@ use transcend_proto::endpoint::upload_datapoint::{self, UploadDatapointEndpoint}
 use transcend_proto::endpoint::upload_datapoint_chunked::UploadDatapointChunkedEndpoint;
 use transcend_proto::server::{Route, ServerError};
 use transcend_proto::types::arbitrary as arb;
-use transcend_proto::{Accepted, ApiKey, Config, Endpoint, ErrorKind, Report, Sombra, SombraKey};
+use transcend_proto::{
+    Accepted, ApiKey, Config, Endpoint, ErrorKind, Nonce, Report, Sombra, SombraKey,
+};
 
 fn config() -> Config {
     Config::new("api-key")
@@ -114,6 +119,18 @@ proptest! {
         query.offset = offset;
         prop_assert_eq!(across::<PendingRequestsEndpoint>(&query), query);
         prop_assert_eq!(back::<PendingRequestsEndpoint>(&page), page);
+    }
+
+    #[test]
+    fn enrich_identifiers(nonce in nonce(), request in "[a-z0-9-]{1,20}", enricher in "[a-z0-9-]{1,20}", manual in any::<bool>(), body in arb::enrich_identifiers(true)) {
+        let target = if manual {
+            EnrichmentTarget::Manual { request_id: request, enricher_id: enricher }
+        } else {
+            EnrichmentTarget::Nonce(Nonce::new(nonce))
+        };
+        let enrichment = Enrichment::new(target, body);
+        prop_assert_eq!(across::<EnrichIdentifiersEndpoint>(&enrichment), enrichment);
+        prop_assert_eq!(back::<EnrichIdentifiersEndpoint>(&Accepted), Accepted);
     }
 
     #[test]

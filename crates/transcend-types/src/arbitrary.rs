@@ -42,6 +42,7 @@ enum_strategies! {
     request_status => RequestStatus;
     completed_request_status => CompletedRequestStatus;
     restart_identifier_strategy => RestartIdentifierStrategy;
+    enrichment_status => EnrichmentStatus;
     access_status => AccessStatus;
     integration_status => IntegrationStatus;
     profile_status => ProfileStatus;
@@ -542,4 +543,30 @@ pub fn pending_requests_page() -> BoxedStrategy<PendingRequestsPage> {
             item
         });
     vec(item, 0..4).prop_map(PendingRequestsPage::new).boxed()
+}
+
+/// Enrichments (`POST /v1/enrich-identifiers`); valid ones add identifiers or decide.
+pub fn enrich_identifiers(valid_only: bool) -> BoxedStrategy<EnrichIdentifiers> {
+    let identifier =
+        (text(), maybe(text()), maybe(text())).prop_map(|(value, country_code, name)| {
+            let mut identifier = EnrichedIdentifier::new(value);
+            identifier.country_code = country_code;
+            identifier.name = name;
+            identifier
+        });
+    (
+        proptest::collection::btree_map(identifier_type(valid_only), vec(identifier, 1..3), 1..3),
+        maybe(enrichment_status(valid_only)),
+        maybe(text()),
+        maybe(text()),
+    )
+        .prop_map(|(identifiers, status, template_id, template_title)| {
+            let mut body = EnrichIdentifiers::default();
+            body.enriched_identifiers = Some(identifiers);
+            body.status = status;
+            body.template_id = template_id;
+            body.template_title = template_title;
+            body
+        })
+        .boxed()
 }

@@ -72,6 +72,12 @@ proptest! {
     fn pending_requests(page in s::pending_requests_page()) { json_identity(&page) }
 
     #[test]
+    fn enrichments(value in s::enrich_identifiers(false), valid in s::enrich_identifiers(true)) {
+        json_identity(&value);
+        prop_assert!(valid.validate().is_ok(), "{:?}", valid.validate());
+    }
+
+    #[test]
     fn dsr_job(value in s::dsr_job()) { json_identity(&value) }
 
     #[test]
