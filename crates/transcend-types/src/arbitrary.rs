@@ -560,13 +560,13 @@ pub fn enrich_identifiers(valid_only: bool) -> BoxedStrategy<EnrichIdentifiers> 
         maybe(text()),
         maybe(text()),
     )
-        .prop_map(|(identifiers, status, template_id, template_title)| {
-            let mut body = EnrichIdentifiers::default();
-            body.enriched_identifiers = Some(identifiers);
-            body.status = status;
-            body.template_id = template_id;
-            body.template_title = template_title;
-            body
-        })
+        .prop_map(
+            |(identifiers, status, template_id, template_title)| EnrichIdentifiers {
+                enriched_identifiers: Some(identifiers),
+                status,
+                template_id,
+                template_title,
+            },
+        )
         .boxed()
 }
