@@ -191,6 +191,9 @@ impl EmulatorConfig {
             ("error_500", self.faults.error_500),
             ("error_502", self.faults.error_502),
             ("drop_connection", self.faults.drop_connection),
+            ("error_500_after", self.faults.error_500_after),
+            ("error_502_after", self.faults.error_502_after),
+            ("drop_connection_after", self.faults.drop_connection_after),
         ] {
             if !(0.0..=1.0).contains(&chance) {
                 return Err(ConfigError(format!(
@@ -396,6 +399,13 @@ pub struct FaultConfig {
     pub error_502: f64,
     /// Chance of closing the connection without an answer.
     pub drop_connection: f64,
+    /// Chance of answering 500 *after* a request that changes state took effect (it was
+    /// stored): what a client must survive without losing or duplicating it.
+    pub error_500_after: f64,
+    /// The same with 502.
+    pub error_502_after: f64,
+    /// The same, closing the connection without an answer.
+    pub drop_connection_after: f64,
     /// Latency added to every request, in milliseconds.
     pub latency_ms: u64,
     /// The seed of the fault sequence: the same seed, the same faults.
@@ -408,6 +418,9 @@ impl FaultConfig {
         self.error_500 > 0.0
             || self.error_502 > 0.0
             || self.drop_connection > 0.0
+            || self.error_500_after > 0.0
+            || self.error_502_after > 0.0
+            || self.drop_connection_after > 0.0
             || self.latency_ms > 0
     }
 }
@@ -418,6 +431,9 @@ impl Default for FaultConfig {
             error_500: 0.0,
             error_502: 0.0,
             drop_connection: 0.0,
+            error_500_after: 0.0,
+            error_502_after: 0.0,
+            drop_connection_after: 0.0,
             latency_ms: 0,
             seed: 1,
         }

@@ -56,7 +56,28 @@ pub(crate) async fn handle(api: Api, request: Request<Incoming>) -> Result<Answe
             Fault::Drop => return Err(Dropped),
         }
     }
-    Ok(dispatch(&api, request).await)
+    let changes_state = request.method() != http::Method::GET;
+    let answer = dispatch(&api, request).await;
+    // A fault after the request took effect: it is stored, the answer is lost.
+    if changes_state
+        && answer.status().is_success()
+        && let Some(faults) = &shared.faults
+    {
+        let fault = faults
+            .lock()
+            .map(|mut f| f.next_after())
+            .unwrap_or(Fault::None);
+        if fault != Fault::None {
+            tracing::info!(?fault, "injected a fault after the request took effect");
+        }
+        match fault {
+            Fault::None => {}
+            Fault::Error500 => return Ok(unavailable(StatusCode::INTERNAL_SERVER_ERROR)),
+            Fault::Error502 => return Ok(unavailable(StatusCode::BAD_GATEWAY)),
+            Fault::Drop => return Err(Dropped),
+        }
+    }
+    Ok(answer)
 }
 
 fn unavailable(status: StatusCode) -> Answer {

@@ -90,14 +90,32 @@ impl Faults {
         Duration::from_millis(self.config.latency_ms)
     }
 
+    /// The fault for a request, drawn before it is handled.
     pub(crate) fn next(&mut self) -> Fault {
+        let c = self.config;
+        self.draw(c.error_500, c.error_502, c.drop_connection)
+    }
+
+    /// The fault for the answer to a request that took effect, drawn after it.
+    pub(crate) fn next_after(&mut self) -> Fault {
+        let c = self.config;
+        self.draw(
+            c.error_500_after,
+            c.error_502_after,
+            c.drop_connection_after,
+        )
+    }
+
+    fn draw(&mut self, error_500: f64, error_502: f64, drop: f64) -> Fault {
+        if error_500 + error_502 + drop <= 0.0 {
+            return Fault::None;
+        }
         let draw = self.rng.f64();
-        let c = &self.config;
-        if draw < c.error_500 {
+        if draw < error_500 {
             Fault::Error500
-        } else if draw < c.error_500 + c.error_502 {
+        } else if draw < error_500 + error_502 {
             Fault::Error502
-        } else if draw < c.error_500 + c.error_502 + c.drop_connection {
+        } else if draw < error_500 + error_502 + drop {
             Fault::Drop
         } else {
             Fault::None
@@ -138,6 +156,7 @@ mod tests {
             drop_connection: 0.1,
             latency_ms: 0,
             seed: 9,
+            ..FaultConfig::default()
         };
         let run = || {
             let mut faults = Faults::new(config);

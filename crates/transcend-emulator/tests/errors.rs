@@ -456,3 +456,34 @@ async fn the_openapi_document_is_served_without_a_key() {
     );
     emulator.shutdown().await;
 }
+
+#[tokio::test]
+async fn faults_after_a_request_took_effect_lose_the_answer_not_the_request() {
+    let mut config = EmulatorConfig::default();
+    config.faults.error_500_after = 1.0;
+    // A pull silo keeps the request open, so a second submission is a duplicate.
+    config.data_silos =
+        vec![transcend_emulator::DataSiloConfig::new("warehouse", "http://127.0.0.1:9/").pull()];
+    let emulator = Emulator::builder().config(config).start().await.unwrap();
+    let client = client(&emulator);
+    let lost = client.submit_dsr(&dsr("after-1")).await.unwrap_err();
+    assert_eq!(lost.status().map(|s| s.as_u16()), Some(500));
+    // The request was stored: the emulator holds it, and sending it again is refused
+    // as a duplicate, which a client must read as "created earlier".
+    assert_eq!(emulator.requests().requests.len(), 1);
+    let again = client.submit_dsr(&dsr("after-1")).await.unwrap_err();
+    assert!(again.message().unwrap().contains("already made"), "{again}");
+    // Reads are not faulted after the fact.
+    let id = emulator.requests().requests[0].id.clone();
+    assert!(client.get_dsr(&id).await.is_ok());
+    emulator.shutdown().await;
+
+    let mut config = EmulatorConfig::default();
+    config.faults.drop_connection_after = 1.0;
+    let emulator = Emulator::builder().config(config).start().await.unwrap();
+    let client = common::client_with_key(&emulator, "test-key");
+    let dropped = client.submit_dsr(&dsr("after-2")).await.unwrap_err();
+    assert!(dropped.is_retryable(), "{dropped}");
+    assert_eq!(emulator.requests().requests.len(), 1);
+    emulator.shutdown().await;
+}
