@@ -31,6 +31,9 @@ pub(crate) struct Store {
 struct Inner {
     requests: HashMap<String, RequestState>,
     order: Vec<String>,
+    /// The requests of each person and type, for the duplicate check: a submission
+    /// looks at the few requests of its own person instead of every request.
+    by_person: HashMap<(String, String), Vec<String>>,
 }
 
 pub(crate) struct RequestState {
@@ -86,10 +89,14 @@ impl Store {
         enrichers: &[String],
     ) -> Result<DsrRecord, ServerError> {
         let mut inner = self.lock();
-        let duplicate = inner.requests.values().any(|r| {
-            !r.record.status.is_terminal()
-                && r.record.action == submission.action
-                && r.record.core_identifier == submission.subject.core_identifier
+        let person = (
+            submission.action.as_str().to_owned(),
+            submission.subject.core_identifier.clone(),
+        );
+        let duplicate = inner.by_person.get(&person).is_some_and(|ids| {
+            ids.iter()
+                .filter_map(|id| inner.requests.get(id))
+                .any(|r| !r.record.status.is_terminal())
         });
         if duplicate {
             return Err(ServerError::BadRequest {
@@ -151,6 +158,7 @@ impl Store {
         }
         let record = state.record.clone();
         inner.order.push(id.clone());
+        inner.by_person.entry(person).or_default().push(id.clone());
         inner.requests.insert(id, state);
         Ok(record)
     }
