@@ -536,7 +536,7 @@ pub async fn run() -> Result<Report, String> {
 /// The report as a readable timeline.
 pub fn print(report: &Report) {
     println!(
-        "transcend demo: an ACCESS and an ERASURE request, through an emulated Sombra and a data silo\n"
+        "transcend demo: an ACCESS and an ERASURE request, through an emulated Sombra, an enricher, a data silo and a cron silo\n"
     );
     for event in &report.events {
         println!(

@@ -22,6 +22,12 @@ pub(crate) fn now() -> Timestamp {
     Timestamp::from(transcend_proto::types::time::OffsetDateTime::now_utc())
 }
 
+/// Now, to the microsecond: the time of an event in a timeline, so that events keep
+/// their true order next to a client's and a silo's own clocks.
+pub(crate) fn event_time() -> Timestamp {
+    Timestamp::precise(transcend_proto::types::time::OffsetDateTime::now_utc())
+}
+
 #[derive(Default)]
 pub(crate) struct Store {
     inner: Mutex<Inner>,
@@ -131,7 +137,7 @@ impl Store {
             created_at: created_at.clone(),
             timeline: vec![StatusChange {
                 status: RequestStatus::RequestMade,
-                at: created_at,
+                at: event_time(),
             }],
             jobs: BTreeMap::new(),
             submission,
@@ -486,7 +492,10 @@ impl RequestState {
     fn enter(&mut self, status: RequestStatus) {
         if self.record.status != status {
             self.record.status = status.clone();
-            self.timeline.push(StatusChange { status, at: now() });
+            self.timeline.push(StatusChange {
+                status,
+                at: event_time(),
+            });
         }
     }
 

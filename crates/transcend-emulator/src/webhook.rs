@@ -15,7 +15,7 @@ use transcend_proto::{Nonce, SombraToken};
 
 use crate::config::{DataSiloConfig, EnricherConfig};
 use crate::state::Shared;
-use crate::store::{LINK_PREFIX, RequestState, now};
+use crate::store::{LINK_PREFIX, RequestState, event_time};
 use crate::view::{Delivery, EnricherStatus, JobStatus};
 
 /// The subject of an enricher's nonces: `enricher:<id>`, never a silo's.
@@ -120,7 +120,7 @@ pub(crate) async fn deliver_enrichment(
             &enricher.id,
             Delivery {
                 attempt,
-                at: now(),
+                at: event_time(),
                 status,
                 outcome,
             },
@@ -241,7 +241,7 @@ pub(crate) async fn deliver(shared: Arc<Shared>, request_id: String, silo: DataS
             &silo.id,
             Delivery {
                 attempt,
-                at: now(),
+                at: event_time(),
                 status,
                 outcome,
             },

@@ -51,6 +51,22 @@ impl Timestamp {
         ))
     }
 
+    /// A point in time to the microsecond (`2024-01-01T00:00:00.000123Z`): for logs and
+    /// timelines, where events a millisecond apart must keep their order.
+    pub fn precise(at: OffsetDateTime) -> Self {
+        let at = at.to_offset(time::UtcOffset::UTC);
+        Self(format!(
+            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:06}Z",
+            at.year(),
+            u8::from(at.month()),
+            at.day(),
+            at.hour(),
+            at.minute(),
+            at.second(),
+            at.microsecond()
+        ))
+    }
+
     /// The text as written.
     pub fn as_str(&self) -> &str {
         &self.0
@@ -114,6 +130,16 @@ impl schemars::JsonSchema for Timestamp {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn precise_times_keep_microseconds_and_parse() {
+        let at =
+            time::OffsetDateTime::from_unix_timestamp_nanos(1_700_000_000_123_456_789).unwrap();
+        let precise = Timestamp::precise(at);
+        assert_eq!(precise.as_str(), "2023-11-14T22:13:20.123456Z");
+        assert!(precise.is_valid());
+        assert_eq!(Timestamp::from(at).as_str(), "2023-11-14T22:13:20.123Z");
+    }
+
     use super::*;
 
     #[test]
