@@ -65,6 +65,7 @@ impl Api {
             .report(&claims.request_id, &claims.silo_id, |job| {
                 apply(job, report.body)
             })?;
+        tracing::info!(request = %claims.request_id, silo = %claims.silo_id, "report received");
         Ok(Accepted)
     }
 }

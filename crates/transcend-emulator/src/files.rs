@@ -58,9 +58,18 @@ pub(crate) async fn store_file(
     if let Err(error) = outcome {
         drop(file);
         let _ = tokio::fs::remove_file(&path).await;
+        tracing::warn!(
+            request = %claims.request_id,
+            silo = %claims.silo_id,
+            datapoint,
+            received = size,
+            reason = %error,
+            "an upload was aborted; the partial file is deleted"
+        );
         return Err(error);
     }
-    let sha256 = hash.finalize().iter().map(|b| format!("{b:02x}")).collect();
+    let sha256: String = hash.finalize().iter().map(|b| format!("{b:02x}")).collect();
+    tracing::info!(request = %claims.request_id, silo = %claims.silo_id, datapoint, size, "file received");
     Ok(FileView {
         datapoint: datapoint.to_owned(),
         remote_id: upload.remote_id.clone(),

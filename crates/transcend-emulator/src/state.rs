@@ -43,6 +43,11 @@ impl Shared {
         self: &Arc<Self>,
         submission: SubmitDsr,
     ) -> Result<SubmitDsrResponse, ServerError> {
+        tracing::info!(
+            action = %submission.action,
+            restart = submission.request_id.is_some(),
+            "submission received"
+        );
         if submission.request_id.is_some() {
             let silos = self.silos_in_scope(&submission, &held_by(&submission));
             let record = self.store.restart(submission, &expected(&silos))?;

@@ -491,6 +491,7 @@ impl Store {
 impl RequestState {
     fn enter(&mut self, status: RequestStatus) {
         if self.record.status != status {
+            tracing::info!(request = %self.record.id, from = %self.record.status, to = %status, "request status changed");
             self.record.status = status.clone();
             self.timeline.push(StatusChange {
                 status,

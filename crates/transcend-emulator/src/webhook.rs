@@ -235,7 +235,7 @@ pub(crate) async fn deliver(shared: Arc<Shared>, request_id: String, silo: DataS
             ),
         };
         let answered = matches!(job_status, Some(JobStatus::Waiting | JobStatus::Skipped));
-        tracing::debug!(request = %request_id, silo = %silo.id, attempt, ?status, %outcome, "webhook delivered");
+        tracing::info!(request = %request_id, silo = %silo.id, attempt, ?status, %outcome, "webhook delivered");
         shared.store.delivered(
             &request_id,
             &silo.id,
