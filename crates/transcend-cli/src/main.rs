@@ -5,6 +5,7 @@
 //! transcend emulator [--listen 127.0.0.1:4000] [--config emulator.toml] [--api-key KEY]…
 //! transcend request download ID --out DIR [--concurrency N]
 //! transcend request restart ID [--strategy S] [--copy-identifiers] [--skip-waiting-period]
+//! transcend emulator trigger --url URL --audience AUD --core ID [--action A] [--enrichment]
 //! transcend cron pull --silo ID --action ERASURE [--format csv|jsonl] [--out FILE]
 //! transcend cron mark --silo ID --input FILE [--format csv|jsonl] [--concurrency N]
 //! ```
@@ -12,6 +13,7 @@
 mod cron;
 mod demo;
 mod request;
+mod trigger;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -52,7 +54,10 @@ enum Command {
 }
 
 #[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
 struct EmulatorArgs {
+    #[command(subcommand)]
+    action: Option<EmulatorAction>,
     /// The address to listen on.
     #[arg(long, default_value = "127.0.0.1:4000")]
     listen: SocketAddr,
@@ -71,6 +76,13 @@ struct EmulatorArgs {
     /// Where uploaded files are stored.
     #[arg(long)]
     storage_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+enum EmulatorAction {
+    /// Has a running emulator send one signed webhook (a DSR job or an enrichment) to
+    /// your silo's URL, and prints what it answered.
+    Trigger(trigger::TriggerArgs),
 }
 
 fn load(args: &EmulatorArgs) -> Result<EmulatorConfig, String> {
@@ -155,6 +167,10 @@ async fn main() -> ExitCode {
         .init();
     let cli = Cli::parse();
     let outcome = match cli.command {
+        Command::Emulator(EmulatorArgs {
+            action: Some(EmulatorAction::Trigger(args)),
+            ..
+        }) => trigger::run(args).await,
         Command::Emulator(args) => emulator(args).await,
         Command::Demo { json } => demo(json).await,
         Command::Request(command) => request::run(command).await,

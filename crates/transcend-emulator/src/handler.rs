@@ -5,13 +5,18 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use http::{Request, Response, StatusCode};
+use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use transcend_proto::dispatch;
-use transcend_proto::server::{Reply, ServerError};
+use transcend_proto::server::{Credentials, Reply, ServerError};
 
 use crate::api::{Api, FileBody};
+use crate::auth::{authenticate, require};
+use crate::config::Scope;
 use crate::inspect::{inspect, is_inspection};
 use crate::limits::Fault;
+use crate::state::Shared;
+use crate::trigger::{TRIGGER_PATH, trigger};
 
 /// Where the OpenAPI 3.1 document of the API is served (no key needed).
 pub const OPENAPI_PATH: &str = "/openapi.json";
@@ -37,6 +42,13 @@ pub(crate) async fn handle(api: Api, request: Request<Incoming>) -> Result<Answe
             http::HeaderValue::from_static("application/json"),
         );
         return Ok(whole(response));
+    }
+    if request.uri().path() == TRIGGER_PATH {
+        return Ok(whole(
+            triggered(&shared, request)
+                .await
+                .unwrap_or_else(|e| e.to_response()),
+        ));
     }
     if is_inspection(request.uri().path()) {
         let path = request.uri().path().to_owned();
@@ -78,6 +90,33 @@ pub(crate) async fn handle(api: Api, request: Request<Incoming>) -> Result<Answe
         }
     }
     Ok(answer)
+}
+
+/// `POST /emulator/v1/webhooks` with a key that may view: send one signed webhook.
+async fn triggered(
+    shared: &Shared,
+    request: Request<Incoming>,
+) -> Result<Response<Bytes>, ServerError> {
+    if request.method() != http::Method::POST {
+        return Err(ServerError::MethodNotAllowed {
+            method: request.method().clone(),
+            allowed: vec![http::Method::POST],
+        });
+    }
+    let key = authenticate(shared, &Credentials::from_headers(request.headers()))?;
+    require(&key, Scope::View)?;
+    let body = http_body_util::Limited::new(request.into_body(), 64 << 10)
+        .collect()
+        .await
+        .map_err(|_| ServerError::PayloadTooLarge { limit: 64 << 10 })?
+        .to_bytes();
+    let answer = trigger(shared, &body).await?;
+    let mut response = Response::new(answer);
+    response.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static("application/json"),
+    );
+    Ok(response)
 }
 
 fn unavailable(status: StatusCode) -> Answer {

@@ -53,6 +53,7 @@ mod nonce;
 mod report;
 mod state;
 mod store;
+mod trigger;
 mod view;
 mod webhook;
 
@@ -62,6 +63,7 @@ pub use config::{
 };
 pub use handler::OPENAPI_PATH;
 pub use inspect::INSPECTION_PREFIX;
+pub use trigger::TRIGGER_PATH;
 pub use view::{
     Delivery, FileView, JobStatus, JobView, PageView, RequestList, RequestView, StatusChange,
 };
