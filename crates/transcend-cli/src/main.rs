@@ -43,7 +43,7 @@ enum Command {
         json: bool,
     },
     /// Runs a local Sombra that speaks the DSR API, for offline development and tests.
-    Emulator(EmulatorArgs),
+    Emulator(Box<EmulatorArgs>),
     /// A requester's commands (credentials from TRANSCEND_API_KEY, SOMBRA_URL,
     /// SOMBRA_API_KEY).
     #[command(subcommand)]
@@ -167,11 +167,13 @@ async fn main() -> ExitCode {
         .init();
     let cli = Cli::parse();
     let outcome = match cli.command {
-        Command::Emulator(EmulatorArgs {
-            action: Some(EmulatorAction::Trigger(args)),
-            ..
-        }) => trigger::run(args).await,
-        Command::Emulator(args) => emulator(args).await,
+        Command::Emulator(args) => match *args {
+            EmulatorArgs {
+                action: Some(EmulatorAction::Trigger(trigger)),
+                ..
+            } => trigger::run(trigger).await,
+            args => emulator(args).await,
+        },
         Command::Demo { json } => demo(json).await,
         Command::Request(command) => request::run(command).await,
         Command::Cron(command) => cron::run(command).await,

@@ -12,8 +12,8 @@
 use std::future::Future;
 
 use bytes::{Buf, BufMut, Bytes, BytesMut};
-use http::header::CONTENT_LENGTH;
-use http::{HeaderMap, Method, Request, Response};
+use http::header::{CONNECTION, CONTENT_LENGTH, TRANSFER_ENCODING};
+use http::{HeaderMap, HeaderValue, Method, Request, Response};
 use http_body::Body;
 use http_body_util::BodyExt;
 
@@ -253,11 +253,31 @@ where
     B::Error: std::fmt::Display,
 {
     let (head, body) = request.into_parts();
+    let sent_a_body = has_body(&head.headers);
     let answered = match Route::of(&head.method, head.uri.path()) {
         Ok(routed) => call(service, routed, head, body).await,
         Err(error) => Err(error),
     };
-    answered.unwrap_or_else(|error| error.to_response().map(Reply::full))
+    answered.unwrap_or_else(|error| {
+        let mut response = error.to_response();
+        if sent_a_body {
+            // The body may be left unread (refused before or while reading it): the
+            // connection cannot carry another request, and the client must not reuse it.
+            response
+                .headers_mut()
+                .insert(CONNECTION, HeaderValue::from_static("close"));
+        }
+        response.map(Reply::full)
+    })
+}
+
+/// Whether a request announces a body (a length above zero, or chunked transfer).
+fn has_body(headers: &HeaderMap) -> bool {
+    headers.contains_key(TRANSFER_ENCODING)
+        || headers
+            .get(CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v != "0")
 }
 
 /// Refuses a body whose `Content-Length` is over `limit` before any of it is read.

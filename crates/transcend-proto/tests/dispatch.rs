@@ -307,10 +307,10 @@ async fn bodies_over_the_limit_are_413_declared_or_not() {
         Some(5000),
     )
     .unwrap();
-    assert_eq!(
-        dispatch(&double, watched(request).0).await.status(),
-        StatusCode::PAYLOAD_TOO_LARGE
-    );
+    let refused = dispatch(&double, watched(request).0).await;
+    assert_eq!(refused.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    // The body was left unread: the client must not reuse the connection.
+    assert_eq!(refused.headers()["connection"], "close");
     assert!(double.calls.lock().unwrap().is_empty());
 }
 
