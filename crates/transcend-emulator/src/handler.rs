@@ -10,6 +10,7 @@ use hyper::body::Incoming;
 use transcend_proto::dispatch;
 use transcend_proto::server::{Credentials, Reply, ServerError};
 
+use crate::actions::{act, is_action};
 use crate::api::{Api, FileBody};
 use crate::auth::{authenticate, require};
 use crate::config::Scope;
@@ -48,6 +49,11 @@ pub(crate) async fn handle(api: Api, request: Request<Incoming>) -> Result<Answe
             triggered(&shared, request)
                 .await
                 .unwrap_or_else(|e| e.to_response()),
+        ));
+    }
+    if is_action(&request) {
+        return Ok(whole(
+            act(&shared, &request).unwrap_or_else(|e| e.to_response()),
         ));
     }
     if is_inspection(request.uri().path()) {

@@ -41,6 +41,7 @@
 //! about 2 MB while a 50 MB upload is received (files stream to disk).
 #![deny(missing_docs)]
 
+mod actions;
 mod api;
 mod auth;
 mod config;

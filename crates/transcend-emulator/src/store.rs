@@ -18,6 +18,15 @@ use crate::view::{
 /// Where the dashboard would show a request.
 pub(crate) const LINK_PREFIX: &str = "https://app.transcend.io/privacy-requests/incoming-requests/";
 
+fn not_found(id: &str) -> ServerError {
+    ServerError::NotFound {
+        what: format!(
+            "no request with id {}",
+            id.chars().take(128).collect::<String>()
+        ),
+    }
+}
+
 pub(crate) fn now() -> Timestamp {
     Timestamp::from(transcend_proto::types::time::OffsetDateTime::now_utc())
 }
@@ -365,6 +374,54 @@ impl Store {
         }
         request.compile(silos);
         Some(request.record.clone())
+    }
+
+    /// Ends a request that is still open (canceled or revoked from the dashboard);
+    /// 409 once it is finished.
+    pub(crate) fn finish(&self, id: &str, status: RequestStatus) -> Result<(), ServerError> {
+        let mut inner = self.lock();
+        let request = inner.requests.get_mut(id).ok_or_else(|| not_found(id))?;
+        if request.record.status.is_terminal() {
+            return Err(ServerError::Conflict {
+                message: format!("the request is {} already", request.record.status),
+            });
+        }
+        request.enter(status);
+        Ok(())
+    }
+
+    /// Marks a silo's job skipped (from the dashboard); the request may finish.
+    pub(crate) fn skip_job(&self, id: &str, silo: &str) -> Result<(), ServerError> {
+        let mut inner = self.lock();
+        let request = inner.requests.get_mut(id).ok_or_else(|| not_found(id))?;
+        let job = request
+            .jobs
+            .get_mut(silo)
+            .ok_or_else(|| ServerError::NotFound {
+                what: "no job for that data silo".into(),
+            })?;
+        job.view.status = JobStatus::Skipped;
+        request.settle();
+        Ok(())
+    }
+
+    /// Puts a silo's job back to delivering, for a new round of webhook deliveries.
+    pub(crate) fn redeliver_job(&self, id: &str, silo: &str) -> Result<(), ServerError> {
+        let mut inner = self.lock();
+        let request = inner.requests.get_mut(id).ok_or_else(|| not_found(id))?;
+        if request.record.status.is_terminal() {
+            return Err(ServerError::Conflict {
+                message: format!("the request is {} already", request.record.status),
+            });
+        }
+        let job = request
+            .jobs
+            .get_mut(silo)
+            .ok_or_else(|| ServerError::NotFound {
+                what: "no job for that data silo".into(),
+            })?;
+        job.view.status = JobStatus::Delivering;
+        Ok(())
     }
 
     pub(crate) fn status(&self, id: &str) -> Option<DsrStatus> {

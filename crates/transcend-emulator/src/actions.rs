@@ -1,0 +1,133 @@
+//! What a person does from Transcend's dashboard, through the inspection API:
+//! `POST /emulator/v1/requests/{id}/cancel` and `…/revoke`, and for a silo's job
+//! `POST /emulator/v1/requests/{id}/jobs/{silo}/redeliver` and `…/skip`.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http::{Method, Request, Response};
+use percent_encoding::percent_decode_str;
+use transcend_proto::server::{Credentials, ServerError};
+use transcend_proto::types::RequestStatus;
+
+use crate::auth::{authenticate, require};
+use crate::config::Scope;
+use crate::inspect::INSPECTION_PREFIX;
+use crate::state::Shared;
+use crate::webhook;
+
+/// An action the inspection API takes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Action {
+    Cancel(String),
+    Revoke(String),
+    Redeliver(String, String),
+    Skip(String, String),
+}
+
+/// The action a POST path names, if any.
+fn action_of(path: &str) -> Option<Action> {
+    let rest = path.strip_prefix(INSPECTION_PREFIX)?.strip_prefix('/')?;
+    let parts: Vec<String> = rest
+        .split('/')
+        .map(|p| percent_decode_str(p).decode_utf8_lossy().into_owned())
+        .collect();
+    match parts
+        .iter()
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .as_slice()
+    {
+        [id, "cancel"] => Some(Action::Cancel((*id).to_owned())),
+        [id, "revoke"] => Some(Action::Revoke((*id).to_owned())),
+        [id, "jobs", silo, "redeliver"] => {
+            Some(Action::Redeliver((*id).to_owned(), (*silo).to_owned()))
+        }
+        [id, "jobs", silo, "skip"] => Some(Action::Skip((*id).to_owned(), (*silo).to_owned())),
+        _ => None,
+    }
+}
+
+/// Whether a request is a POST to the inspection API (an action).
+pub(crate) fn is_action<B>(request: &Request<B>) -> bool {
+    request.method() == Method::POST && action_of(request.uri().path()).is_some()
+}
+
+/// Takes the action and answers with the request's view.
+pub(crate) fn act<B>(
+    shared: &Arc<Shared>,
+    request: &Request<B>,
+) -> Result<Response<Bytes>, ServerError> {
+    let key = authenticate(shared, &Credentials::from_headers(request.headers()))?;
+    require(&key, Scope::View)?;
+    let action = action_of(request.uri().path()).ok_or_else(|| ServerError::NotFound {
+        what: "no such action".into(),
+    })?;
+    let id = match &action {
+        Action::Cancel(id) | Action::Revoke(id) => {
+            let status = if matches!(action, Action::Cancel(_)) {
+                RequestStatus::Canceled
+            } else {
+                RequestStatus::Revoked
+            };
+            shared.store.finish(id, status)?;
+            id.clone()
+        }
+        Action::Skip(id, silo) => {
+            shared.store.skip_job(id, silo)?;
+            id.clone()
+        }
+        Action::Redeliver(id, silo) => {
+            let config = shared
+                .config
+                .data_silos
+                .iter()
+                .find(|s| s.id == *silo && !s.pull)
+                .cloned()
+                .ok_or_else(|| ServerError::NotFound {
+                    what: "no webhook data silo with that id".into(),
+                })?;
+            shared.store.redeliver_job(id, silo)?;
+            tokio::spawn(webhook::deliver(Arc::clone(shared), id.clone(), config));
+            id.clone()
+        }
+    };
+    tracing::info!(?action, "inspection action");
+    let view = shared
+        .store
+        .view(&id)
+        .ok_or_else(|| ServerError::NotFound {
+            what: "no request with that id".into(),
+        })?;
+    let body = serde_json::to_vec(&view).map_err(|e| ServerError::BadRequest {
+        message: e.to_string(),
+    })?;
+    let mut response = Response::new(Bytes::from(body));
+    response.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static("application/json"),
+    );
+    Ok(response)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn action_paths_are_read() {
+        let at = |rest: &str| action_of(&format!("{INSPECTION_PREFIX}/{rest}"));
+        assert_eq!(at("r%201/cancel"), Some(Action::Cancel("r 1".into())));
+        assert_eq!(at("r/revoke"), Some(Action::Revoke("r".into())));
+        assert_eq!(
+            at("r/jobs/s/redeliver"),
+            Some(Action::Redeliver("r".into(), "s".into()))
+        );
+        assert_eq!(
+            at("r/jobs/s/skip"),
+            Some(Action::Skip("r".into(), "s".into()))
+        );
+        assert_eq!(at("r"), None);
+        assert_eq!(at("r/jobs/s"), None);
+    }
+}
