@@ -6,6 +6,8 @@
 //! from a bare hyper-util client on another thread, 64 requests in flight.
 //! Run: `cargo bench -p transcend-emulator --bench get_dsr`
 
+mod common;
+
 use std::convert::Infallible;
 use std::io::Write;
 use std::net::SocketAddr;
@@ -178,18 +180,6 @@ async fn load(
     }
 }
 
-fn rss() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmRSS:"))
-                .and_then(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
-        })
-        .unwrap_or(0)
-        * 1024
-}
-
 fn main() {
     // A silo that accepts every job and keeps each webhook's nonce, for the upload below.
     let nonces: Arc<std::sync::Mutex<Vec<String>>> = Arc::default();
@@ -300,14 +290,14 @@ fn main() {
             )
             .await
             .unwrap();
-        let baseline = rss();
+        let baseline = common::rss();
         let peak = Arc::new(AtomicU64::new(baseline));
         let done = Arc::new(AtomicBool::new(false));
         let sampler = {
             let (peak, done) = (Arc::clone(&peak), Arc::clone(&done));
             std::thread::spawn(move || {
                 while !done.load(Ordering::Relaxed) {
-                    peak.fetch_max(rss(), Ordering::Relaxed);
+                    peak.fetch_max(common::rss(), Ordering::Relaxed);
                     std::thread::sleep(Duration::from_millis(2));
                 }
             })

@@ -7,6 +7,8 @@
 //!
 //! Run: `cargo bench -p transcend-emulator --bench report_download`
 
+mod common;
+
 use std::convert::Infallible;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -28,30 +30,6 @@ use transcend_hyper::{Client, DatapointSource, DownloadOptions, WaitOptions};
 const FILES: usize = 20;
 const FILE_BYTES: usize = 10 << 20;
 const ROUNDS: usize = 3;
-
-fn rss_peak_bytes() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
-        })
-        .unwrap_or(0)
-        * 1024
-}
-
-fn rss_bytes() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmRSS:"))
-                .and_then(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
-        })
-        .unwrap_or(0)
-        * 1024
-}
 
 /// Resets the peak RSS to the current RSS (Linux: `5` to `/proc/self/clear_refs`).
 fn reset_peak() {
@@ -166,13 +144,13 @@ fn main() {
     for _ in 0..ROUNDS {
         let dir = fresh_dir("ours");
         reset_peak();
-        let before = rss_bytes();
+        let before = common::rss();
         let started = Instant::now();
         let report = runtime
             .block_on(client.download_report(&id, &dir, DownloadOptions::default().concurrency(4)))
             .unwrap();
         let seconds = started.elapsed().as_secs_f64();
-        growth.push(rss_peak_bytes().saturating_sub(before) as f64 / 1e6);
+        growth.push(common::rss_peak().saturating_sub(before) as f64 / 1e6);
         assert!(report.is_complete() && report.downloaded == FILES);
         assert_eq!(dir_bytes(&dir), (FILES * FILE_BYTES) as u64);
         ours.push(total / seconds);
