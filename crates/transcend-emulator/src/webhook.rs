@@ -29,7 +29,6 @@ pub(crate) async fn deliver_enrichment(
     request_id: String,
     enricher: EnricherConfig,
 ) {
-    let settings = shared.config.webhooks;
     let Some((core_identifier, details)) = shared.store.with_request(&request_id, |request| {
         let mut details = JobRequest::default();
         details.id = Some(request.record.id.clone());
@@ -52,30 +51,14 @@ pub(crate) async fn deliver_enrichment(
     let Ok(url) = enricher.webhook_url.parse::<Uri>() else {
         return;
     };
-    for attempt in 1..=settings.max_attempts.max(1) {
-        let claims = SombraTokenClaims::new(
-            enricher.audience.clone(),
-            core_identifier.clone(),
-            SystemTime::now(),
-            Duration::from_secs(settings.token_lifetime_secs),
-        )
-        .with_jti(uuid::Uuid::new_v4().to_string());
-        let outcome = match sign_sombra_token(&claims, &shared.keys.private_pem) {
-            Ok(token) => {
-                send(
-                    &shared.transport,
-                    &url,
-                    &nonce,
-                    &token,
-                    &job,
-                    settings.timeout_ms,
-                )
-                .await
-            }
-            Err(error) => Err(format!("cannot sign the token: {error}")),
-        };
-        let last = attempt == settings.max_attempts.max(1);
-        let (status, outcome, settled) = match outcome {
+    let target = Target {
+        url: &url,
+        nonce: &nonce,
+        audience: &enricher.audience,
+        core_identifier: &core_identifier,
+    };
+    attempt_until_settled(&shared, target, &job, |attempt, result| {
+        let (status, outcome, settled) = match result {
             Ok(JobAnswer::Accepted) => (
                 Some(200),
                 "accepted".to_owned(),
@@ -97,29 +80,22 @@ pub(crate) async fn deliver_enrichment(
                     Some(status),
                 )
             }
-            Ok(JobAnswer::Failed { status, message }) => (
-                Some(status.as_u16()),
-                format!("failed: {}", message.unwrap_or_else(|| status.to_string())),
-                last.then_some(EnricherStatus::DeliveryFailed),
-            ),
-            Ok(other) => (
-                None,
-                format!("failed: unexpected answer {other:?}"),
-                last.then_some(EnricherStatus::DeliveryFailed),
-            ),
-            Err(error) => (
-                None,
-                format!("failed: {error}"),
-                last.then_some(EnricherStatus::DeliveryFailed),
-            ),
+            failed => {
+                let (status, outcome) = failure(failed);
+                (
+                    status,
+                    outcome,
+                    attempt.last.then_some(EnricherStatus::DeliveryFailed),
+                )
+            }
         };
-        tracing::info!(request = %request_id, enricher = %enricher.id, attempt, ?status, %outcome, "enrichment webhook delivered");
+        tracing::info!(request = %request_id, enricher = %enricher.id, attempt = attempt.number, ?status, %outcome, "enrichment webhook delivered");
         let answered = settled.is_some_and(|s| s != EnricherStatus::DeliveryFailed);
         let ready = shared.store.enricher_delivered(
             &request_id,
             &enricher.id,
             Delivery {
-                attempt,
+                attempt: attempt.number,
                 at: event_time(),
                 status,
                 outcome,
@@ -129,10 +105,80 @@ pub(crate) async fn deliver_enrichment(
         if ready {
             shared.start_silos(&request_id);
         }
-        if answered || last {
+        answered
+    })
+    .await;
+}
+
+/// Where one webhook goes, and for whom its token is signed.
+#[derive(Clone, Copy)]
+struct Target<'a> {
+    url: &'a Uri,
+    nonce: &'a Nonce,
+    audience: &'a str,
+    core_identifier: &'a str,
+}
+
+/// Which attempt this is, and whether it is the last one.
+#[derive(Debug, Clone, Copy)]
+struct Attempt {
+    number: u32,
+    last: bool,
+}
+
+/// Sends `job` to `target` until `settle` says an attempt settled it, or the attempts
+/// run out, pausing between attempts as the webhook settings say. Each attempt carries
+/// a fresh token (new `jti`, `iat`, `exp`) and the same nonce.
+async fn attempt_until_settled<J: serde::Serialize>(
+    shared: &Shared,
+    target: Target<'_>,
+    job: &J,
+    mut settle: impl FnMut(Attempt, Result<JobAnswer, String>) -> bool,
+) {
+    let settings = shared.config.webhooks;
+    let attempts = settings.max_attempts.max(1);
+    for number in 1..=attempts {
+        let claims = SombraTokenClaims::new(
+            target.audience.to_owned(),
+            target.core_identifier.to_owned(),
+            SystemTime::now(),
+            Duration::from_secs(settings.token_lifetime_secs),
+        )
+        .with_jti(uuid::Uuid::new_v4().to_string());
+        let result = match sign_sombra_token(&claims, &shared.keys.private_pem) {
+            Ok(token) => {
+                send(
+                    &shared.transport,
+                    target.url,
+                    target.nonce,
+                    &token,
+                    job,
+                    settings.timeout_ms,
+                )
+                .await
+            }
+            Err(error) => Err(format!("cannot sign the token: {error}")),
+        };
+        let attempt = Attempt {
+            number,
+            last: number == attempts,
+        };
+        if settle(attempt, result) || attempt.last {
             return;
         }
-        tokio::time::sleep(settings.backoff(attempt)).await;
+        tokio::time::sleep(settings.backoff(number)).await;
+    }
+}
+
+/// The status and text recorded for an attempt that did not settle the job.
+fn failure(result: Result<JobAnswer, String>) -> (Option<u16>, String) {
+    match result {
+        Ok(JobAnswer::Failed { status, message }) => (
+            Some(status.as_u16()),
+            format!("failed: {}", message.unwrap_or_else(|| status.to_string())),
+        ),
+        Ok(other) => (None, format!("failed: unexpected answer {other:?}")),
+        Err(error) => (None, format!("failed: {error}")),
     }
 }
 
@@ -177,7 +223,6 @@ pub(crate) fn job_for(request: &RequestState, silo: &DataSiloConfig) -> DsrJob {
 /// Delivers the job until the silo answers, or the attempts run out. Each attempt
 /// carries a fresh token (new `jti`, new `iat`/`exp`) and the same nonce.
 pub(crate) async fn deliver(shared: Arc<Shared>, request_id: String, silo: DataSiloConfig) {
-    let settings = shared.config.webhooks;
     let Some(job) = shared
         .store
         .with_request(&request_id, |request| job_for(request, &silo))
@@ -190,68 +235,43 @@ pub(crate) async fn deliver(shared: Arc<Shared>, request_id: String, silo: DataS
         Ok(url) => url,
         Err(_) => return,
     };
-    for attempt in 1..=settings.max_attempts.max(1) {
-        let claims = SombraTokenClaims::new(
-            silo.audience.clone(),
-            core_identifier.clone(),
-            SystemTime::now(),
-            Duration::from_secs(settings.token_lifetime_secs),
-        )
-        .with_jti(uuid::Uuid::new_v4().to_string());
-        let outcome = match sign_sombra_token(&claims, &shared.keys.private_pem) {
-            Ok(token) => {
-                send(
-                    &shared.transport,
-                    &url,
-                    &nonce,
-                    &token,
-                    &job,
-                    settings.timeout_ms,
-                )
-                .await
-            }
-            Err(error) => Err(format!("cannot sign the token: {error}")),
-        };
-        let last = attempt == settings.max_attempts.max(1);
-        let (status, outcome, job_status) = match outcome {
+    let target = Target {
+        url: &url,
+        nonce: &nonce,
+        audience: &silo.audience,
+        core_identifier: &core_identifier,
+    };
+    attempt_until_settled(&shared, target, &job, |attempt, result| {
+        let (status, outcome, job_status) = match result {
             Ok(JobAnswer::Accepted) => (Some(200), "accepted".to_owned(), Some(JobStatus::Waiting)),
             Ok(JobAnswer::NotFound) => {
                 (Some(204), "not found".to_owned(), Some(JobStatus::Skipped))
             }
-            Ok(JobAnswer::Failed { status, message }) => (
-                Some(status.as_u16()),
-                format!("failed: {}", message.unwrap_or_else(|| status.to_string())),
-                last.then_some(JobStatus::DeliveryFailed),
-            ),
-            Ok(other) => (
-                None,
-                format!("failed: unexpected answer {other:?}"),
-                last.then_some(JobStatus::DeliveryFailed),
-            ),
-            Err(error) => (
-                None,
-                format!("failed: {error}"),
-                last.then_some(JobStatus::DeliveryFailed),
-            ),
+            failed => {
+                let (status, outcome) = failure(failed);
+                (
+                    status,
+                    outcome,
+                    attempt.last.then_some(JobStatus::DeliveryFailed),
+                )
+            }
         };
+        tracing::info!(request = %request_id, silo = %silo.id, attempt = attempt.number, ?status, %outcome, "webhook delivered");
         let answered = matches!(job_status, Some(JobStatus::Waiting | JobStatus::Skipped));
-        tracing::info!(request = %request_id, silo = %silo.id, attempt, ?status, %outcome, "webhook delivered");
         shared.store.delivered(
             &request_id,
             &silo.id,
             Delivery {
-                attempt,
+                attempt: attempt.number,
                 at: event_time(),
                 status,
                 outcome,
             },
             job_status,
         );
-        if answered || last {
-            return;
-        }
-        tokio::time::sleep(settings.backoff(attempt)).await;
-    }
+        answered
+    })
+    .await;
 }
 
 async fn send<J: serde::Serialize>(
