@@ -313,15 +313,7 @@ impl Store {
         body: EnrichIdentifiers,
     ) -> Result<bool, ServerError> {
         let mut inner = self.lock();
-        let request = inner
-            .requests
-            .get_mut(id)
-            .ok_or_else(|| ServerError::NotFound {
-                what: format!(
-                    "no request with id {}",
-                    id.chars().take(128).collect::<String>()
-                ),
-            })?;
+        let request = inner.requests.get_mut(id).ok_or_else(|| not_found(id))?;
         let view = request
             .enrichers
             .get_mut(enricher)

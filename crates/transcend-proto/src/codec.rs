@@ -194,6 +194,16 @@ pub(crate) fn success<B: AsRef<[u8]>>(
     }
 }
 
+/// Reads a JSON answer: the typed body of a success, or the typed error of any other
+/// status.
+pub(crate) fn json_answer<T: DeserializeOwned, B: AsRef<[u8]>>(
+    endpoint: &'static str,
+    response: Response<B>,
+) -> Result<T, Error> {
+    let (parts, body) = success(endpoint, response)?;
+    decode_json(endpoint, &parts, body.as_ref())
+}
+
 /// Reads a JSON success body; on failure, names the JSON path where reading stopped.
 pub(crate) fn decode_json<T: DeserializeOwned>(
     endpoint: &'static str,

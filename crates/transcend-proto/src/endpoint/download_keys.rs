@@ -6,7 +6,7 @@ use http::{Method, Request, Response, StatusCode};
 use transcend_types::DownloadKeysPage;
 
 use super::{BodyKind, Endpoint, EndpointInfo, ParamInfo, Received, ResponseBody, Scope};
-use crate::codec::{decode_json, json_response, read_paging, request_head, success, with_paging};
+use crate::codec::{json_answer, json_response, read_paging, request_head, with_paging};
 use crate::config::{Config, RequestPath};
 use crate::error::Error;
 use crate::retry::Idempotency;
@@ -101,8 +101,7 @@ impl Endpoint for DownloadKeysEndpoint {
     }
 
     fn parse_response<B: AsRef<[u8]>>(response: Response<B>) -> Result<Self::Output, Error> {
-        let (parts, body) = success(Self::INFO.name, response)?;
-        decode_json(Self::INFO.name, &parts, body.as_ref())
+        json_answer(Self::INFO.name, response)
     }
 
     fn read_input(request: &Received<'_>) -> Result<Self::Input, ServerError> {

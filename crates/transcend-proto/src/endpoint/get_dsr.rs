@@ -6,7 +6,7 @@ use http::{HeaderValue, Method, Request, Response, StatusCode};
 use transcend_types::DsrStatus;
 
 use super::{BodyKind, Endpoint, EndpointInfo, Received, ResponseBody, Scope};
-use crate::codec::{decode_json, json_response, request_head, success};
+use crate::codec::{json_answer, json_response, request_head};
 use crate::config::{Config, RequestPath};
 use crate::error::Error;
 use crate::headers::APPLICATION_JSON;
@@ -63,8 +63,7 @@ impl Endpoint for GetDsrEndpoint {
     }
 
     fn parse_response<B: AsRef<[u8]>>(response: Response<B>) -> Result<DsrStatus, Error> {
-        let (parts, body) = success(Self::INFO.name, response)?;
-        decode_json(Self::INFO.name, &parts, body.as_ref())
+        json_answer(Self::INFO.name, response)
     }
 
     fn read_input(request: &Received<'_>) -> Result<String, ServerError> {

@@ -5,7 +5,7 @@ use http::{Method, Request, Response, StatusCode};
 use transcend_types::{RequestIdentifiersPage, RequestIdentifiersQuery};
 
 use super::{BodyKind, Endpoint, EndpointInfo, Received, ResponseBody, Scope};
-use crate::codec::{decode_json, decode_json_request, json_request, json_response, success};
+use crate::codec::{decode_json_request, json_answer, json_request, json_response};
 use crate::config::{Config, RequestPath};
 use crate::error::Error;
 use crate::retry::Idempotency;
@@ -45,8 +45,7 @@ impl Endpoint for RequestIdentifiersEndpoint {
     }
 
     fn parse_response<B: AsRef<[u8]>>(response: Response<B>) -> Result<Self::Output, Error> {
-        let (parts, body) = success(Self::INFO.name, response)?;
-        decode_json(Self::INFO.name, &parts, body.as_ref())
+        json_answer(Self::INFO.name, response)
     }
 
     fn read_input(request: &Received<'_>) -> Result<Self::Input, ServerError> {
