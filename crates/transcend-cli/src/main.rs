@@ -4,7 +4,9 @@
 //! transcend demo [--json]
 //! transcend emulator [--listen 127.0.0.1:4000] [--config emulator.toml] [--api-key KEY]…
 //! transcend request download ID --out DIR [--concurrency N]
-//! transcend request restart ID [--strategy S] [--copy-identifiers] [--skip-waiting-period]
+//! transcend request restart (ID | --from FILE) [--strategy S] [--copy-identifiers] [--skip-waiting-period]
+//! transcend request upload FILE.csv [--mapping M.toml] [--column F=C]… [--type T] [--dry-run] [--rate N] [--concurrency N]
+//! transcend request status --from receipts.csv [--out FILE]
 //! transcend emulator trigger --url URL --audience AUD --core ID [--action A] [--enrichment]
 //! transcend cron pull --silo ID --action ERASURE [--format csv|jsonl] [--out FILE]
 //! transcend cron mark --silo ID --input FILE [--format csv|jsonl] [--concurrency N]
@@ -14,6 +16,7 @@ mod cron;
 mod demo;
 mod request;
 mod trigger;
+mod upload;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;

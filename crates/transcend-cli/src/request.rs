@@ -16,8 +16,28 @@ pub enum RequestCommand {
     /// Downloads a request's access report into a directory: every file, a manifest
     /// (file, datapoint, size, sha256); a rerun skips what is already complete.
     Download(DownloadArgs),
-    /// Restarts a request.
+    /// Restarts a request, or every request of a file (`--from`).
     Restart(RestartArgs),
+    /// Submits every row of a CSV file, exactly once: a journal beside the file lets a
+    /// rerun skip what is done; receipts say what happened to each row.
+    Upload(Box<crate::upload::UploadArgs>),
+    /// Writes the current status of every request of a file as CSV.
+    Status(StatusArgs),
+}
+
+/// `transcend request status`.
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// A CSV with a `requestId` (or `id`) column, such as upload receipts, or a file of
+    /// ids one per line.
+    #[arg(long)]
+    pub from: PathBuf,
+    /// Where to write the CSV (default: standard output).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Requests looked up at once.
+    #[arg(long, default_value_t = 16)]
+    pub concurrency: usize,
 }
 
 /// `transcend request download`.
@@ -37,7 +57,15 @@ pub struct DownloadArgs {
 #[derive(Debug, Args)]
 pub struct RestartArgs {
     /// The request's id.
-    pub id: String,
+    #[arg(required_unless_present = "from", conflicts_with = "from")]
+    pub id: Option<String>,
+    /// Restarts every request of this file (a CSV with a `requestId` or `id` column, or
+    /// ids one per line) and writes the outcomes as CSV to standard output.
+    #[arg(long)]
+    pub from: Option<PathBuf>,
+    /// Restarts at once, with `--from`.
+    #[arg(long, default_value_t = 15)]
+    pub concurrency: usize,
     /// Which identifiers the restart keeps: PRESERVE_INITIAL_VERIFICATIONS_ONLY,
     /// PRESERVE_ALL_VERIFICATIONS or REMOVE_ENRICHED_IDENTIFIERS.
     #[arg(long)]
@@ -51,10 +79,15 @@ pub struct RestartArgs {
 }
 
 pub async fn run(command: RequestCommand) -> Result<(), String> {
+    if let RequestCommand::Upload(args) = command {
+        return crate::upload::run(*args).await;
+    }
     let client = Client::from_env().map_err(|e| e.to_string())?;
     match command {
         RequestCommand::Download(args) => download(&client, args).await,
         RequestCommand::Restart(args) => restart(&client, args).await,
+        RequestCommand::Status(args) => status(&client, args).await,
+        RequestCommand::Upload(_) => Ok(()),
     }
 }
 
@@ -137,8 +170,26 @@ async fn restart(client: &Client, args: RestartArgs) -> Result<(), String> {
         }
         options = options.strategy(strategy);
     }
+    if let Some(from) = &args.from {
+        let options = &options;
+        let mut out = csv::Writer::from_writer(std::io::stdout());
+        let _ = out.write_record(["requestId", "status", "error"]);
+        let failed = for_each_id(from, args.concurrency, &mut out, |id| async move {
+            match client.restart_dsr(&id, options.clone()).await {
+                Ok(restarted) => [id, restarted.request.status.to_string(), String::new()],
+                Err(e) => [id, String::new(), e.to_string()],
+            }
+        })
+        .await?;
+        return if failed == 0 {
+            Ok(())
+        } else {
+            Err(format!("{failed} restarts failed"))
+        };
+    }
+    let id = args.id.unwrap_or_default();
     let restarted = client
-        .restart_dsr(&args.id, options)
+        .restart_dsr(&id, options)
         .await
         .map_err(|e| e.to_string())?;
     println!(
@@ -146,4 +197,115 @@ async fn restart(client: &Client, args: RestartArgs) -> Result<(), String> {
         restarted.request.id, restarted.request.status
     );
     Ok(())
+}
+
+async fn status(client: &Client, args: StatusArgs) -> Result<(), String> {
+    let sink: Box<dyn std::io::Write> = match &args.out {
+        Some(path) => Box::new(
+            std::fs::File::create(path)
+                .map_err(|e| format!("cannot write {}: {e}", path.display()))?,
+        ),
+        None => Box::new(std::io::stdout()),
+    };
+    let mut out = csv::Writer::from_writer(sink);
+    let _ = out.write_record(["requestId", "status", "type", "coreIdentifier", "error"]);
+    let failed = for_each_id(&args.from, args.concurrency, &mut out, |id| async move {
+        match client.get_dsr(&id).await {
+            Ok(dsr) => [
+                id,
+                dsr.status.to_string(),
+                dsr.action.to_string(),
+                dsr.core_identifier,
+                String::new(),
+            ],
+            Err(e) => [
+                id,
+                String::new(),
+                String::new(),
+                String::new(),
+                e.to_string(),
+            ],
+        }
+    })
+    .await?;
+    if failed == 0 {
+        Ok(())
+    } else {
+        Err(format!("{failed} requests could not be looked up"))
+    }
+}
+
+/// Runs `call` for every request id of `path`, `concurrency` at once, and writes each
+/// answer as a CSV record in the file's order (memory stays flat: ids are read as they
+/// are needed). A record whose last column is not empty counts as failed.
+async fn for_each_id<W, F, Fut, const N: usize>(
+    path: &std::path::Path,
+    concurrency: usize,
+    out: &mut csv::Writer<W>,
+    call: F,
+) -> Result<u64, String>
+where
+    W: std::io::Write,
+    F: Fn(String) -> Fut,
+    Fut: std::future::Future<Output = [String; N]>,
+{
+    use futures_util::StreamExt;
+    let ids = ids_from(path)?;
+    let mut answers = futures_util::stream::iter(ids)
+        .map(|id| {
+            let call = &call;
+            async move {
+                match id {
+                    Ok(id) => Ok(call(id).await),
+                    Err(e) => Err(e),
+                }
+            }
+        })
+        .buffered(concurrency.max(1));
+    let mut failed = 0;
+    while let Some(answer) = answers.next().await {
+        let record = answer?;
+        if record.last().is_some_and(|e| !e.is_empty()) {
+            failed += 1;
+        }
+        out.write_record(&record)
+            .map_err(|e| format!("cannot write the output: {e}"))?;
+    }
+    out.flush()
+        .map_err(|e| format!("cannot write the output: {e}"))?;
+    Ok(failed)
+}
+
+/// The request ids of a file: the `requestId` (or `id`, `request_id`) column of a CSV,
+/// or, without such a header, every line. Rows without an id (receipts of rows that
+/// were not created) are passed over.
+fn ids_from(
+    path: &std::path::Path,
+) -> Result<impl Iterator<Item = Result<String, String>> + use<>, String> {
+    let named = |e: csv::Error| format!("{}: {e}", path.display());
+    let mut reader = csv::ReaderBuilder::new()
+        .flexible(true)
+        .has_headers(false)
+        .from_path(path)
+        .map_err(named)?;
+    let mut first = csv::StringRecord::new();
+    let has_line = reader.read_record(&mut first).map_err(named)?;
+    let column = first.iter().position(|h| {
+        let h = h.trim();
+        h.eq_ignore_ascii_case("requestId") || h.eq_ignore_ascii_case("id") || h == "request_id"
+    });
+    // Without a header naming the id, the first line is an id too.
+    let leading =
+        (has_line && column.is_none()).then(|| first.get(0).unwrap_or_default().trim().to_owned());
+    let index = column.unwrap_or(0);
+    let display = path.display().to_string();
+    Ok(leading
+        .map(Ok)
+        .into_iter()
+        .chain(reader.into_records().map(move |record| {
+            record
+                .map(|r| r.get(index).unwrap_or_default().trim().to_owned())
+                .map_err(|e| format!("{display}: {e}"))
+        }))
+        .filter(|id| id.as_ref().map_or(true, |id| !id.is_empty())))
 }

@@ -75,7 +75,25 @@ pub(crate) async fn handle(api: Api, request: Request<Incoming>) -> Result<Answe
         }
     }
     let changes_state = request.method() != http::Method::GET;
-    let answer = dispatch(&api, request).await;
+    let rate_key = shared.rate.as_ref().and_then(|_| {
+        Credentials::from_headers(request.headers())
+            .api_key
+            .map(|key| key.expose().to_owned())
+    });
+    let mut answer = dispatch(&api, request).await;
+    if let (Some(limiter), Some(key)) = (&shared.rate, rate_key)
+        && answer.status() != StatusCode::TOO_MANY_REQUESTS
+    {
+        let window = limiter
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .window(
+                &key,
+                std::time::Instant::now(),
+                std::time::SystemTime::now(),
+            );
+        rate_limit_headers(answer.headers_mut(), &window);
+    }
     // A fault after the request took effect: it is stored, the answer is lost.
     if changes_state
         && answer.status().is_success()
@@ -123,6 +141,27 @@ async fn triggered(
         http::HeaderValue::from_static("application/json"),
     );
     Ok(response)
+}
+
+/// The `X-RateLimit-*` headers of an answer that was let through. The reset is in epoch
+/// milliseconds (one of the forms clients read), precise enough to pace by.
+fn rate_limit_headers(headers: &mut http::HeaderMap, window: &transcend_proto::RateLimit) {
+    use transcend_proto::headers::{X_RATELIMIT_LIMIT, X_RATELIMIT_REMAINING, X_RATELIMIT_RESET};
+    if let Some(limit) = window.limit {
+        headers.insert(X_RATELIMIT_LIMIT, http::HeaderValue::from(limit));
+    }
+    if let Some(remaining) = window.remaining {
+        headers.insert(X_RATELIMIT_REMAINING, http::HeaderValue::from(remaining));
+    }
+    if let Some(transcend_proto::RateLimitReset::At(at)) = window.reset {
+        let millis = at
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_millis();
+        if let Ok(value) = http::HeaderValue::from_str(&millis.to_string()) {
+            headers.insert(X_RATELIMIT_RESET, value);
+        }
+    }
 }
 
 fn unavailable(status: StatusCode) -> Answer {

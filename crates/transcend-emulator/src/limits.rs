@@ -63,6 +63,25 @@ impl RateLimiter {
     }
 }
 
+impl RateLimiter {
+    /// The window of `key` as a response reports it: the burst, the whole tokens left,
+    /// and when the bucket is full again (so a client can pace itself before it is
+    /// refused).
+    pub(crate) fn window(&self, key: &str, now: Instant, wall: SystemTime) -> RateLimit {
+        let burst = f64::from(self.config.burst);
+        let tokens = self.buckets.get(key).map_or(burst, |bucket| {
+            let elapsed = now.saturating_duration_since(bucket.at).as_secs_f64();
+            (bucket.tokens + elapsed * self.config.rate).min(burst)
+        });
+        let until_full = Duration::from_secs_f64(((burst - tokens) / self.config.rate).max(0.0));
+        RateLimit::new(
+            Some(u64::from(self.config.burst)),
+            Some(tokens.floor() as u64),
+            Some(RateLimitReset::At(wall + until_full)),
+        )
+    }
+}
+
 /// What to do to one request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Fault {
@@ -145,6 +164,24 @@ mod tests {
             limiter
                 .take("k", now + Duration::from_millis(500), wall)
                 .is_ok()
+        );
+    }
+
+    #[test]
+    fn the_window_counts_down_and_says_when_the_bucket_is_full() {
+        let mut limiter = RateLimiter::new(RateLimitConfig::new(10.0, 5));
+        let (now, wall) = (Instant::now(), SystemTime::UNIX_EPOCH);
+        let fresh = limiter.window("k", now, wall);
+        assert_eq!((fresh.limit, fresh.remaining), (Some(5), Some(5)));
+        assert_eq!(fresh.reset, Some(RateLimitReset::At(wall)));
+        for _ in 0..3 {
+            assert!(limiter.take("k", now, wall).is_ok());
+        }
+        let used = limiter.window("k", now, wall);
+        assert_eq!(used.remaining, Some(2));
+        assert_eq!(
+            used.reset,
+            Some(RateLimitReset::At(wall + Duration::from_millis(300)))
         );
     }
 
