@@ -80,7 +80,17 @@ pub struct RestartArgs {
 
 pub async fn run(command: RequestCommand) -> Result<(), String> {
     if let RequestCommand::Upload(args) = command {
-        return crate::upload::run(*args).await;
+        // One thread does the sending: a row's work is small, and handing it between
+        // worker threads costs more than it does.
+        return tokio::task::spawn_blocking(move || {
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(|e| e.to_string())?
+                .block_on(crate::upload::run(*args))
+        })
+        .await
+        .map_err(|e| e.to_string())?;
     }
     let client = Client::from_env().map_err(|e| e.to_string())?;
     match command {

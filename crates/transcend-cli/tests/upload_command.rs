@@ -52,7 +52,11 @@ impl Drop for Dir {
 fn write_csv(path: &Path, rows: usize) {
     let mut text = String::from("User ID,email,requestType,Phone\n");
     for i in 0..rows {
-        let action = if i % 2 == 0 { "ERASURE" } else { "ACCESS" };
+        let action = if i.is_multiple_of(2) {
+            "ERASURE"
+        } else {
+            "ACCESS"
+        };
         text.push_str(&format!(
             "user-{i},u{i}@example.com,{action},+1415555{:04}\n",
             i % 10_000

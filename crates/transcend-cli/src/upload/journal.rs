@@ -2,14 +2,19 @@
 //! synced to disk before it counts, so a crash, a kill or Ctrl-C loses nothing a rerun
 //! needs.
 //!
-//! Before a row is first sent, a `sent` entry is made durable: a rerun then knows the
-//! row may have reached the server, and reads an "already made" answer as its own
-//! earlier submission instead of someone else's. When the row's outcome is known, a
-//! `settled` entry (created, created earlier, duplicate, invalid) or a `failed` entry
-//! follows. A rerun skips settled rows and sends the rest again.
+//! Before a block of rows is handed to the senders, a `sending` entry naming the block
+//! is synced to disk: a rerun then knows those rows may have reached the server, and
+//! reads an "already made" answer as its own earlier submission instead of someone
+//! else's. When a row's outcome is known, a `done` entry follows (created, created
+//! earlier, duplicate, invalid, or failed). A rerun skips rows with an outcome other
+//! than failed, and sends the rest again.
 //!
-//! Writes are group-committed: one thread appends every entry waiting, syncs once,
-//! then acknowledges them all, so many rows in flight share one sync.
+//! One thread writes: every millisecond at most, it appends every entry waiting with
+//! one write, and syncs when one of them asked for it. An outcome reaches the
+//! operating system within that millisecond (a killed process loses at most the last
+//! one's); the next sync makes it safe from a power loss too. An outcome lost either
+//! way only costs its request id: the rerun's submission comes back "already made"
+//! and counts as created earlier.
 
 use std::fs::{File, OpenOptions};
 use std::io::{BufRead, BufReader, Write};
@@ -18,6 +23,9 @@ use std::sync::mpsc;
 use std::thread::JoinHandle;
 
 use serde::{Deserialize, Serialize};
+
+/// How long the writer lets entries gather between writes.
+const GATHER: std::time::Duration = std::time::Duration::from_millis(1);
 
 /// The format's version, in the journal's first entry.
 const VERSION: u32 = 1;
@@ -73,12 +81,14 @@ pub enum Entry {
         /// The run's number, from 1.
         run: u32,
     },
-    /// The row is about to be sent for the first time in this run.
-    Sent {
+    /// The rows `from..=to` are about to be sent in this run.
+    Sending {
         /// The run.
         run: u32,
-        /// The data row, from 1.
-        row: u64,
+        /// The first data row of the block, from 1.
+        from: u64,
+        /// The last.
+        to: u64,
     },
     /// The row's outcome.
     Done(Box<Done>),
@@ -173,7 +183,7 @@ pub fn load(path: &Path, input_sha256: &str, rows: u64) -> Result<Progress, Stri
     let mut lines = BufReader::new(file).lines().enumerate().peekable();
     while let Some((n, line)) = lines.next() {
         let line = line.map_err(|e| format!("cannot read the journal {}: {e}", path.display()))?;
-        let entry: Entry = match serde_json::from_str(&line) {
+        let entry: Entry = match read_line(&line) {
             Ok(entry) => entry,
             // A line cut off by a crash: the last one, or the last of its run.
             Err(_)
@@ -214,7 +224,11 @@ pub fn load(path: &Path, input_sha256: &str, rows: u64) -> Result<Progress, Stri
                 }
                 progress.run = progress.run.max(run + 1);
             }
-            Entry::Sent { row, .. } => progress.mark(row, SENT),
+            Entry::Sending { from, to, .. } => {
+                for row in from..=to.min(rows) {
+                    progress.mark(row, SENT);
+                }
+            }
             Entry::Done(done) => {
                 if done.outcome.is_settled() {
                     progress.mark(done.row, SETTLED);
@@ -232,10 +246,25 @@ pub fn outcomes(path: &Path) -> Result<impl Iterator<Item = Done>, String> {
     Ok(BufReader::new(file)
         .lines()
         .map_while(Result::ok)
-        .filter_map(|line| match serde_json::from_str(&line) {
+        .filter(|line| line.starts_with(DONE_PREFIX))
+        .filter_map(|line| match read_line(&line) {
             Ok(Entry::Done(done)) => Some(*done),
             _ => None,
         }))
+}
+
+/// How every `done` line starts (the tag is written first).
+const DONE_PREFIX: &str = r#"{"event":"done","#;
+
+/// Reads one line. `done` lines, nearly all of a journal, are read straight into
+/// [`Done`] (which passes over the tag): an internally tagged enum would buffer each
+/// line first.
+fn read_line(line: &str) -> Result<Entry, serde_json::Error> {
+    if line.starts_with(DONE_PREFIX) {
+        serde_json::from_str::<Done>(line).map(|done| Entry::Done(Box::new(done)))
+    } else {
+        serde_json::from_str(line)
+    }
 }
 
 /// Appends entries from any task; see the module's documentation.
@@ -291,6 +320,14 @@ impl Writer {
             .map_err(|_| "the journal cannot be written (see the error at the end)".to_owned())
     }
 
+    /// [`durable`](Self::durable), from a thread outside the runtime.
+    pub fn durable_blocking(&self, entry: &Entry) -> Result<(), String> {
+        let (done, wait) = tokio::sync::oneshot::channel();
+        self.push(entry, Some(done));
+        wait.blocking_recv()
+            .map_err(|_| "the journal cannot be written (see the error at the end)".to_owned())
+    }
+
     /// Appends an entry; it reaches the disk with the next sync.
     pub fn append(&self, entry: &Entry) {
         self.push(entry, None);
@@ -335,12 +372,17 @@ fn commit_loop(
             acks.extend(pending.durable);
         }
         file.write_all(&buffer).map_err(failed)?;
-        file.sync_data().map_err(failed)?;
+        if !acks.is_empty() {
+            file.sync_data().map_err(failed)?;
+        }
         for ack in acks.drain(..) {
             let _ = ack.send(());
         }
+        // Let entries gather for a moment: one write for many rows instead of a
+        // wake-up and a write per row. A kill loses at most this long's outcomes.
+        std::thread::sleep(GATHER);
     }
-    Ok(())
+    file.sync_data().map_err(failed)
 }
 
 #[cfg(test)]
@@ -383,15 +425,21 @@ mod tests {
             })
             .await
             .unwrap();
-        for row in 1..=3 {
-            writer.durable(&Entry::Sent { run: 1, row }).await.unwrap();
-        }
+        writer
+            .durable(&Entry::Sending {
+                run: 1,
+                from: 1,
+                to: 3,
+            })
+            .await
+            .unwrap();
         writer.append(&done(1, Outcome::Created));
         writer.append(&done(2, Outcome::Failed));
         writer.finish().unwrap();
         // A crash in the middle of a line.
         let mut file = OpenOptions::new().append(true).open(&path).unwrap();
-        file.write_all(br#"{"event":"sent","run":1,"ro"#).unwrap();
+        file.write_all(br#"{"event":"sending","run":1,"fr"#)
+            .unwrap();
         drop(file);
 
         let progress = load(&path, "abc", 4).unwrap();
@@ -414,7 +462,11 @@ mod tests {
             .await
             .unwrap();
         writer
-            .durable(&Entry::Sent { run: 2, row: 4 })
+            .durable(&Entry::Sending {
+                run: 2,
+                from: 4,
+                to: 4,
+            })
             .await
             .unwrap();
         writer.finish().unwrap();
@@ -426,9 +478,22 @@ mod tests {
     }
 
     #[test]
+    fn a_done_line_reads_the_same_either_way() {
+        let entry = done(7, Outcome::CreatedEarlier);
+        let line = serde_json::to_string(&entry).unwrap();
+        assert!(line.starts_with(DONE_PREFIX), "{line}");
+        assert_eq!(read_line(&line).unwrap(), entry);
+        assert_eq!(serde_json::from_str::<Entry>(&line).unwrap(), entry);
+    }
+
+    #[test]
     fn damage_before_the_last_line_is_an_error() {
         let path = temp("damaged");
-        std::fs::write(&path, "garbage\n{\"event\":\"sent\",\"run\":1,\"row\":1}\n").unwrap();
+        std::fs::write(
+            &path,
+            "garbage\n{\"event\":\"sending\",\"run\":1,\"from\":1,\"to\":1}\n",
+        )
+        .unwrap();
         let error = load(&path, "abc", 1).unwrap_err();
         assert!(error.contains("damaged at line 1"), "{error}");
         std::fs::remove_file(&path).unwrap();

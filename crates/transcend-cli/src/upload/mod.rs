@@ -254,7 +254,8 @@ pub async fn run(args: UploadArgs) -> Result<(), String> {
     let rows = read_rows(
         args.file.clone(),
         progress,
-        args.concurrency.max(1) * 2,
+        args.concurrency.max(1),
+        Arc::clone(&writer),
         Arc::clone(&stop),
     );
     let started = Instant::now();
@@ -333,14 +334,19 @@ fn stop_with(stop: &AtomicBool, fatal: &std::sync::Mutex<Option<String>>, messag
 }
 
 /// Streams the rows not yet settled, from a reading thread, through a bounded channel:
-/// memory does not grow with the file.
+/// memory does not grow with the file. Rows go out in blocks, each announced in the
+/// journal (synced) before any of its rows can be sent.
 fn read_rows(
     path: PathBuf,
     progress: journal::Progress,
-    buffer: usize,
+    concurrency: usize,
+    writer: Arc<journal::Writer>,
     stop: Arc<AtomicBool>,
 ) -> impl futures_util::Stream<Item = Result<Row, String>> {
-    let (tx, rx) = tokio::sync::mpsc::channel(buffer);
+    let block = (concurrency * 2).max(64);
+    // Whole blocks go through the channel: one hand-over per block, not per row.
+    let (tx, rx) = tokio::sync::mpsc::channel::<Result<Vec<Row>, String>>(2);
+    let run = progress.run;
     std::thread::spawn(move || {
         let send = |item| tx.blocking_send(item).is_ok();
         let mut reader = match csv::ReaderBuilder::new().flexible(true).from_path(&path) {
@@ -352,37 +358,63 @@ fn read_rows(
         };
         let mut row = 0u64;
         let mut record = csv::StringRecord::new();
-        loop {
-            if stop.load(Ordering::SeqCst) {
-                return;
-            }
-            match reader.read_record(&mut record) {
-                Ok(true) => {}
-                Ok(false) => return,
-                Err(e) => {
-                    send(Err(format!("{}: {e}", path.display())));
+        let mut pending: Vec<Row> = Vec::with_capacity(block);
+        let mut at_end = false;
+        while !at_end {
+            while pending.len() < block {
+                if stop.load(Ordering::SeqCst) {
                     return;
                 }
+                match reader.read_record(&mut record) {
+                    Ok(true) => {}
+                    Ok(false) => {
+                        at_end = true;
+                        break;
+                    }
+                    Err(e) => {
+                        send(Err(format!("{}: {e}", path.display())));
+                        return;
+                    }
+                }
+                row += 1;
+                if progress.of(row) & SETTLED != 0 {
+                    continue;
+                }
+                let line = record.position().map_or(0, csv::Position::line);
+                record.trim();
+                pending.push(Row {
+                    row,
+                    line,
+                    record: record.clone(),
+                    sent_before: progress.of(row) & SENT != 0,
+                });
             }
-            row += 1;
-            if progress.of(row) & SETTLED != 0 {
+            let (Some(first), Some(last)) = (pending.first(), pending.last()) else {
                 continue;
-            }
-            let line = record.position().map_or(0, csv::Position::line);
-            record.trim();
-            let item = Row {
-                row,
-                line,
-                record: record.clone(),
-                sent_before: progress.of(row) & SENT != 0,
             };
-            if !send(Ok(item)) {
+            let sending = Entry::Sending {
+                run,
+                from: first.row,
+                to: last.row,
+            };
+            if let Err(e) = writer.durable_blocking(&sending) {
+                send(Err(e));
+                return;
+            }
+            let full = std::mem::replace(&mut pending, Vec::with_capacity(block));
+            if !send(Ok(full)) {
                 return;
             }
         }
     });
     futures_util::stream::unfold(rx, |mut rx| async move {
         rx.recv().await.map(|item| (item, rx))
+    })
+    .flat_map(|block| {
+        futures_util::stream::iter(match block {
+            Ok(rows) => rows.into_iter().map(Ok).collect::<Vec<_>>(),
+            Err(e) => vec![Err(e)],
+        })
     })
 }
 
@@ -426,7 +458,6 @@ async fn upload_row(
     };
     done.action = dsr.action.as_str().to_owned();
     done.core_identifier = dsr.subject.core_identifier.clone();
-    writer.durable(&Entry::Sent { run, row: row.row }).await?;
     match sender.submit(&dsr, row.sent_before, stop).await {
         Sent::Created { id, status } => {
             done.outcome = Outcome::Created;

@@ -56,8 +56,12 @@ impl Pacer {
 
     /// Waits for a slot.
     pub async fn wait(&self) {
-        let at = self.slot(Instant::now());
-        tokio::time::sleep_until(at.into()).await;
+        let now = Instant::now();
+        let at = self.slot(now);
+        // No timer when there is nothing to wait for: a timer costs a tick.
+        if at > now {
+            tokio::time::sleep_until(at.into()).await;
+        }
     }
 
     /// A `429` (or `503`) asked everyone to wait this long.
