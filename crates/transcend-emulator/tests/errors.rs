@@ -284,6 +284,57 @@ async fn rate_limits_answer_429_with_retry_after_and_the_window() {
     emulator.shutdown().await;
 }
 
+#[tokio::test]
+async fn answers_let_through_report_the_window_so_clients_can_slow_down() {
+    let mut config = EmulatorConfig::default();
+    // A slow refill: the window cannot grow back between the two calls.
+    config.rate_limit = Some(RateLimitConfig::new(0.01, 5));
+    let emulator = Emulator::builder().config(config).start().await.unwrap();
+    let auth = [("authorization", "Bearer test-key")];
+    let remaining = |headers: &http::HeaderMap| {
+        let number = |name: &str| {
+            headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.parse::<u64>().ok())
+        };
+        (
+            number("x-ratelimit-limit"),
+            number("x-ratelimit-remaining"),
+            number("x-ratelimit-reset"),
+        )
+    };
+    let (status, first, _) = raw(
+        &emulator,
+        "GET",
+        "/public-keys/sombra-general-signing-key",
+        &auth,
+        "",
+    )
+    .await;
+    assert_eq!(status, 200);
+    let (_, second, _) = raw(
+        &emulator,
+        "GET",
+        "/public-keys/sombra-general-signing-key",
+        &auth,
+        "",
+    )
+    .await;
+    let (limit, left, reset) = remaining(&first);
+    assert_eq!((limit, left), (Some(5), Some(4)));
+    assert_eq!(remaining(&second).1, Some(3));
+    // Epoch milliseconds: precise enough to pace by, and read by `RateLimitReset`.
+    let reset = reset.unwrap();
+    assert!(reset > 1_000_000_000_000, "{reset}");
+    let window = transcend_proto::RateLimit::from_headers(&second).unwrap();
+    assert!(matches!(
+        window.reset,
+        Some(transcend_proto::RateLimitReset::At(_))
+    ));
+    emulator.shutdown().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bodies_over_the_limit_are_413_whether_declared_or_streamed() {
     let silo = TestSilo::start(TestSilo::accepting()).await;
