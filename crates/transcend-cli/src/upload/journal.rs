@@ -412,27 +412,26 @@ mod tests {
         }))
     }
 
+    /// A run's start over an input "abc" of 4 rows, and its block `from..=to`.
+    async fn begin(writer: &Writer, run: u32, from: u64, to: u64) {
+        let start = Entry::Start {
+            version: VERSION,
+            input_sha256: "abc".into(),
+            rows: 4,
+            run,
+        };
+        writer.durable(&start).await.unwrap();
+        writer
+            .durable(&Entry::Sending { run, from, to })
+            .await
+            .unwrap();
+    }
+
     #[tokio::test]
     async fn a_rerun_sees_what_was_sent_and_settled() {
         let path = temp("rerun");
         let writer = Writer::open(&path).unwrap();
-        writer
-            .durable(&Entry::Start {
-                version: VERSION,
-                input_sha256: "abc".into(),
-                rows: 4,
-                run: 1,
-            })
-            .await
-            .unwrap();
-        writer
-            .durable(&Entry::Sending {
-                run: 1,
-                from: 1,
-                to: 3,
-            })
-            .await
-            .unwrap();
+        begin(&writer, 1, 1, 3).await;
         writer.append(&done(1, Outcome::Created));
         writer.append(&done(2, Outcome::Failed));
         writer.finish().unwrap();
@@ -452,23 +451,7 @@ mod tests {
 
         // The next run's entries start on a line of their own.
         let writer = Writer::open(&path).unwrap();
-        writer
-            .durable(&Entry::Start {
-                version: VERSION,
-                input_sha256: "abc".into(),
-                rows: 4,
-                run: 2,
-            })
-            .await
-            .unwrap();
-        writer
-            .durable(&Entry::Sending {
-                run: 2,
-                from: 4,
-                to: 4,
-            })
-            .await
-            .unwrap();
+        begin(&writer, 2, 4, 4).await;
         writer.finish().unwrap();
         assert_eq!(load(&path, "abc", 4).unwrap().of(4), SENT);
 
