@@ -1,5 +1,6 @@
 //! What a person does from Transcend's dashboard, through the inspection API:
-//! `POST /emulator/v1/requests/{id}/cancel` and `…/revoke`, and for a silo's job
+//! `POST /emulator/v1/requests/{id}/approve`, `…/cancel` and `…/revoke`, and for a
+//! silo's job
 //! `POST /emulator/v1/requests/{id}/jobs/{silo}/redeliver` and `…/skip`.
 
 use std::sync::Arc;
@@ -19,6 +20,7 @@ use crate::webhook;
 /// An action the inspection API takes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Action {
+    Approve(String),
     Cancel(String),
     Revoke(String),
     Redeliver(String, String),
@@ -38,6 +40,7 @@ fn action_of(path: &str) -> Option<Action> {
         .collect::<Vec<_>>()
         .as_slice()
     {
+        [id, "approve"] => Some(Action::Approve((*id).to_owned())),
         [id, "cancel"] => Some(Action::Cancel((*id).to_owned())),
         [id, "revoke"] => Some(Action::Revoke((*id).to_owned())),
         [id, "jobs", silo, "redeliver"] => {
@@ -64,6 +67,10 @@ pub(crate) fn act<B>(
         what: "no such action".into(),
     })?;
     let id = match &action {
+        Action::Approve(id) => {
+            shared.store.approve(id)?;
+            id.clone()
+        }
         Action::Cancel(id) | Action::Revoke(id) => {
             let status = if matches!(action, Action::Cancel(_)) {
                 RequestStatus::Canceled

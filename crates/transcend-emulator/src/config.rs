@@ -71,6 +71,50 @@ pub struct EmulatorConfig {
     /// Enrichers: each gets a webhook while a new request is `ENRICHING`, before any
     /// silo; silos start once every enricher has answered.
     pub enrichers: Vec<EnricherConfig>,
+    /// How long each step of a request's life takes, and whether a person approves.
+    pub lifecycle: LifecycleConfig,
+}
+
+/// The steps of a request's life after its enrichers (`PROTOCOL.md` section 10).
+/// The defaults are the fast profile: no waiting period, no approval, no secondary
+/// wait, so a request is done as soon as its silos are.
+///
+/// ```toml
+/// [lifecycle]
+/// waiting_period_ms = 5000       # WAITING before COMPILING, unless skipWaitingPeriod
+/// approval = true                # APPROVING (and SECONDARY_APPROVING) until approved
+/// secondary_ms = 2000            # ERASURE: SECONDARY for this long
+/// download_window_secs = 600     # ACCESS: DOWNLOADABLE, then COMPLETED
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+#[non_exhaustive]
+pub struct LifecycleConfig {
+    /// The waiting period before silos start, in milliseconds (0: none). A submission
+    /// with `skipWaitingPeriod` skips it.
+    pub waiting_period_ms: u64,
+    /// Whether a person approves each request (`POST /emulator/v1/requests/{id}/approve`)
+    /// before it finishes: `APPROVING` once its silos are done, and for an ERASURE
+    /// `SECONDARY_APPROVING` after its secondary phase.
+    pub approval: bool,
+    /// How long an ERASURE stays `SECONDARY` once its silos are done, in milliseconds
+    /// (0: no `SECONDARY` step unless approval asks for one).
+    pub secondary_ms: u64,
+    /// How long an ACCESS request stays `DOWNLOADABLE` before it is `COMPLETED`, in
+    /// seconds. While `DOWNLOADABLE` it is still open: a second ACCESS request for the
+    /// same person is refused as a duplicate.
+    pub download_window_secs: u64,
+}
+
+impl Default for LifecycleConfig {
+    fn default() -> Self {
+        Self {
+            waiting_period_ms: 0,
+            approval: false,
+            secondary_ms: 0,
+            download_window_secs: 7 * 24 * 3600,
+        }
+    }
 }
 
 /// An enricher ("preflight"): receives an enrichment webhook for each new request, and
@@ -112,6 +156,7 @@ impl Default for EmulatorConfig {
             webhooks: WebhookConfig::default(),
             download_key_lifetime_secs: 3600,
             enrichers: Vec::new(),
+            lifecycle: LifecycleConfig::default(),
         }
     }
 }
@@ -453,6 +498,11 @@ pub struct WebhookConfig {
     pub timeout_ms: u64,
     /// How long webhook tokens are valid, in seconds.
     pub token_lifetime_secs: u64,
+    /// After `max_attempts` quick deliveries failed, the job shows `DELIVERY_FAILED`
+    /// and is tried again every this many milliseconds, as Transcend keeps retrying.
+    pub slow_interval_ms: u64,
+    /// Slow deliveries before giving up (`slow_interval_ms` × this is how long).
+    pub slow_attempts: u32,
 }
 
 impl Default for WebhookConfig {
@@ -462,6 +512,8 @@ impl Default for WebhookConfig {
             initial_backoff_ms: 250,
             timeout_ms: 10_000,
             token_lifetime_secs: 300,
+            slow_interval_ms: 10 * 60 * 1000,
+            slow_attempts: 144,
         }
     }
 }

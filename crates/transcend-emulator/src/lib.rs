@@ -60,7 +60,7 @@ mod webhook;
 
 pub use config::{
     ApiKeyConfig, ConfigError, DEFAULT_API_KEY, DataSiloConfig, EmulatorConfig, EnricherConfig,
-    FaultConfig, RateLimitConfig, Scope, WebhookConfig,
+    FaultConfig, LifecycleConfig, RateLimitConfig, Scope, WebhookConfig,
 };
 pub use handler::OPENAPI_PATH;
 pub use inspect::INSPECTION_PREFIX;
@@ -215,7 +215,7 @@ impl EmulatorBuilder {
                 .is_active()
                 .then(|| Mutex::new(Faults::new(config.faults))),
             api_keys,
-            store: Store::default(),
+            store: Store::new(config.lifecycle),
             nonces: NonceKey::random(),
             keys,
             transport,
@@ -223,6 +223,7 @@ impl EmulatorBuilder {
             files: AtomicU64::new(0),
             config,
         });
+        let clock = tokio::spawn(run_clock(Arc::downgrade(&shared)));
         let api = Api(Arc::clone(&shared));
         let server = server.serve(service_fn(move |request| {
             handler::handle(api.clone(), request)
@@ -234,7 +235,32 @@ impl EmulatorBuilder {
             shared,
             server,
             owns_storage,
+            clock,
         })
+    }
+}
+
+/// Takes each request's timed steps when they are due (the waiting period, the
+/// secondary phase, the download window): sleeps until the earliest, or until a new
+/// one is scheduled. Ends with the emulator.
+async fn run_clock(shared: std::sync::Weak<Shared>) {
+    loop {
+        let Some(strong) = shared.upgrade() else {
+            return;
+        };
+        let next = strong.store.next_due();
+        let woken = strong.store.clock.notified();
+        let wait = match next {
+            Some(at) => tokio::time::sleep_until(at.into()),
+            None => tokio::time::sleep(Duration::from_secs(3600)),
+        };
+        tokio::select! {
+            () = wait => {}
+            () = woken => {}
+        }
+        for id in strong.store.advance(std::time::Instant::now()) {
+            strong.start_silos(&id);
+        }
     }
 }
 
@@ -246,6 +272,7 @@ pub struct Emulator {
     shared: Arc<Shared>,
     server: RunningServer,
     owns_storage: bool,
+    clock: tokio::task::JoinHandle<()>,
 }
 
 impl Emulator {
@@ -303,6 +330,7 @@ impl Emulator {
     /// directory if the emulator made it.
     pub async fn shutdown(self) {
         self.server.shutdown().await;
+        self.clock.abort();
         if self.owns_storage {
             let _ = tokio::fs::remove_dir_all(&self.shared.storage_dir).await;
         }

@@ -74,8 +74,8 @@ impl Shared {
         Ok(SubmitDsrResponse::new(record))
     }
 
-    /// Once every enricher has answered: the silos in scope for the request with the
-    /// identifiers it now holds get their jobs.
+    /// Once every enricher has answered, or the waiting period is over: the silos in
+    /// scope for the request with the identifiers it now holds get their jobs.
     pub(crate) fn start_silos(self: &Arc<Self>, request_id: &str) {
         let Some(submission) = self
             .store
@@ -85,7 +85,7 @@ impl Shared {
         };
         let held = self.store.identifier_types(request_id);
         let silos = self.silos_in_scope(&submission, &held);
-        if let Some(record) = self.store.compile_enriched(request_id, &expected(&silos)) {
+        if let Some(record) = self.store.proceed(request_id, &expected(&silos)) {
             self.start_jobs(&record, silos);
         }
     }

@@ -1,7 +1,9 @@
 //! The emulator's state, and the rules that move a DSR through its life.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BTreeSet, BinaryHeap, HashMap};
 use std::sync::{Mutex, MutexGuard};
+use std::time::{Duration, Instant};
 
 use transcend_proto::server::ServerError;
 use transcend_proto::types::{
@@ -10,6 +12,7 @@ use transcend_proto::types::{
     RequestIdentifier, RequestStatus, SubmitDsr, Timestamp,
 };
 
+use crate::config::LifecycleConfig;
 use crate::view::{
     Delivery, EnricherStatus, EnricherView, FileView, JobStatus, JobView, PageView, RequestList,
     RequestView, StatusChange,
@@ -40,6 +43,9 @@ pub(crate) fn event_time() -> Timestamp {
 #[derive(Default)]
 pub(crate) struct Store {
     inner: Mutex<Inner>,
+    lifecycle: LifecycleConfig,
+    /// Woken when a step is scheduled, so the clock sleeps until the earliest one.
+    pub(crate) clock: tokio::sync::Notify,
 }
 
 #[derive(Default)]
@@ -49,6 +55,45 @@ struct Inner {
     /// The requests of each person and type, for the duplicate check: a submission
     /// looks at the few requests of its own person instead of every request.
     by_person: HashMap<(String, String), Vec<String>>,
+    /// When requests have a timed step due (stale entries are passed over).
+    schedule: BinaryHeap<Reverse<(Instant, String)>>,
+}
+
+/// A timed step of a request's life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Step {
+    /// The waiting period is over: the silos start.
+    WaitingOver,
+    /// The ERASURE's secondary phase is over.
+    SecondaryOver,
+    /// The ACCESS report's download window closed.
+    DownloadWindowClosed,
+}
+
+/// Whether a request still counts for the duplicate check: everything but the
+/// statuses that end it (a `DOWNLOADABLE` report is still open).
+pub(crate) fn is_open(status: &RequestStatus) -> bool {
+    !matches!(
+        status,
+        RequestStatus::Completed
+            | RequestStatus::SecondaryCompleted
+            | RequestStatus::Canceled
+            | RequestStatus::Revoked
+            | RequestStatus::FailedVerification
+            | RequestStatus::ViewCategories
+    )
+}
+
+impl Inner {
+    /// Puts a step the request `id` has just scheduled on the clock's list; whether one
+    /// was.
+    fn track(&mut self, id: &str) -> bool {
+        let Some(due) = self.requests.get_mut(id).and_then(|r| r.scheduled.take()) else {
+            return false;
+        };
+        self.schedule.push(Reverse((due, id.to_owned())));
+        true
+    }
 }
 
 pub(crate) struct RequestState {
@@ -60,6 +105,11 @@ pub(crate) struct RequestState {
     restarts: u32,
     enrichers: BTreeMap<String, EnricherView>,
     enriched: Vec<RequestIdentifier>,
+    lifecycle: LifecycleConfig,
+    /// The timed step pending, and when.
+    due: Option<(Instant, Step)>,
+    /// A step scheduled since the store last looked.
+    scheduled: Option<Instant>,
 }
 
 /// A job a cron silo may pull, as the store knows it.
@@ -75,13 +125,87 @@ pub(crate) struct JobState {
     view: JobView,
     reported: BTreeSet<String>,
     expected: Vec<String>,
+    /// Bumped by each redelivery from the dashboard, so an older delivery loop stops.
+    round: u32,
 }
 
 impl Store {
+    /// A store whose requests follow these steps.
+    pub(crate) fn new(lifecycle: LifecycleConfig) -> Self {
+        Self {
+            lifecycle,
+            ..Self::default()
+        }
+    }
+
     fn lock(&self) -> MutexGuard<'_, Inner> {
         self.inner
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Records a step `id` scheduled, and wakes the clock.
+    fn track(&self, inner: &mut Inner, id: &str) {
+        if inner.track(id) {
+            self.clock.notify_one();
+        }
+    }
+
+    /// When the next timed step is due.
+    pub(crate) fn next_due(&self) -> Option<Instant> {
+        self.lock().schedule.peek().map(|Reverse((at, _))| *at)
+    }
+
+    /// Takes every step due at `now`. Returns the requests whose waiting period ended:
+    /// their silos are to start.
+    pub(crate) fn advance(&self, now: Instant) -> Vec<String> {
+        let mut inner = self.lock();
+        let mut start = Vec::new();
+        let mut touched = Vec::new();
+        while let Some(Reverse((at, _))) = inner.schedule.peek() {
+            if *at > now {
+                break;
+            }
+            let Some(Reverse((at, id))) = inner.schedule.pop() else {
+                break;
+            };
+            let Some(request) = inner.requests.get_mut(&id) else {
+                continue;
+            };
+            let Some((due, step)) = request.due else {
+                continue;
+            };
+            if due != at {
+                continue;
+            }
+            request.due = None;
+            if request.take_step(step) {
+                start.push(id.clone());
+            }
+            touched.push(id);
+        }
+        for id in touched {
+            self.track(&mut inner, &id);
+        }
+        start
+    }
+
+    /// Approves a request waiting for it (`APPROVING` or `SECONDARY_APPROVING`); 409
+    /// otherwise.
+    pub(crate) fn approve(&self, id: &str) -> Result<(), ServerError> {
+        let mut inner = self.lock();
+        let request = inner.requests.get_mut(id).ok_or_else(|| not_found(id))?;
+        match request.record.status {
+            RequestStatus::Approving => request.finish_primary(),
+            RequestStatus::SecondaryApproving => request.enter(RequestStatus::SecondaryCompleted),
+            ref other => {
+                return Err(ServerError::Conflict {
+                    message: format!("the request is {other}, not waiting for approval"),
+                });
+            }
+        }
+        self.track(&mut inner, id);
+        Ok(())
     }
 
     /// Creates a request: refuses a duplicate of an open one, then starts it in
@@ -96,7 +220,7 @@ impl Store {
     }
 
     /// [`create`](Self::create), but with enrichers the request starts `ENRICHING`
-    /// and its silos' jobs wait for [`compile_enriched`](Self::compile_enriched).
+    /// and its silos' jobs wait for [`proceed`](Self::proceed).
     pub(crate) fn create_with_enrichers(
         &self,
         submission: SubmitDsr,
@@ -111,7 +235,7 @@ impl Store {
         let duplicate = inner.by_person.get(&person).is_some_and(|ids| {
             ids.iter()
                 .filter_map(|id| inner.requests.get(id))
-                .any(|r| !r.record.status.is_terminal())
+                .any(|r| is_open(&r.record.status))
         });
         if duplicate {
             return Err(ServerError::BadRequest {
@@ -153,6 +277,9 @@ impl Store {
             restarts: 0,
             enrichers: BTreeMap::new(),
             enriched: Vec::new(),
+            lifecycle: self.lifecycle,
+            due: None,
+            scheduled: None,
         };
         if let Some(completed) = state.submission.completed_request_status.clone() {
             state.enter(RequestStatus::from(completed));
@@ -169,12 +296,13 @@ impl Store {
                 );
             }
         } else {
-            state.compile(silos);
+            state.begin(silos);
         }
         let record = state.record.clone();
         inner.order.push(id.clone());
         inner.by_person.entry(person).or_default().push(id.clone());
-        inner.requests.insert(id, state);
+        inner.requests.insert(id.clone(), state);
+        self.track(&mut inner, &id);
         Ok(record)
     }
 
@@ -224,8 +352,10 @@ impl Store {
         state.restarts += 1;
         state.jobs.clear();
         state.enter(RequestStatus::RequestMade);
-        state.compile(silos);
-        Ok(state.record.clone())
+        state.begin(silos);
+        let record = state.record.clone();
+        self.track(&mut inner, &id);
+        Ok(record)
     }
 
     /// A cron silo's job is open as soon as it exists: no webhook to answer.
@@ -295,7 +425,10 @@ impl Store {
         if let Some(view) = request.enrichers.get_mut(enricher) {
             view.deliveries.push(delivery);
             if let Some(status) = status
-                && view.status == EnricherStatus::Delivering
+                && matches!(
+                    view.status,
+                    EnricherStatus::Delivering | EnricherStatus::DeliveryFailed
+                )
             {
                 view.status = status;
             }
@@ -347,25 +480,28 @@ impl Store {
         Ok(request.after_enrichment())
     }
 
-    /// Moves an `ENRICHING` request on once every enricher answered: to `COMPILING` with
-    /// jobs for `silos`. `None` unless it moved.
-    pub(crate) fn compile_enriched(
-        &self,
-        id: &str,
-        silos: &[(String, Vec<String>)],
-    ) -> Option<DsrRecord> {
+    /// Moves a request on to its silos: an `ENRICHING` one once every enricher
+    /// answered (to `WAITING` when a waiting period applies, else `COMPILING`), a
+    /// `WAITING` one whose period is over (to `COMPILING`), with jobs for `silos`.
+    /// The record when it is `COMPILING` now, so its jobs start.
+    pub(crate) fn proceed(&self, id: &str, silos: &[(String, Vec<String>)]) -> Option<DsrRecord> {
         let mut inner = self.lock();
         let request = inner.requests.get_mut(id)?;
-        if request.record.status != RequestStatus::Enriching
-            || request
-                .enrichers
-                .values()
-                .any(|e| e.status != EnricherStatus::Resolved)
-        {
-            return None;
+        match request.record.status {
+            RequestStatus::Enriching
+                if request
+                    .enrichers
+                    .values()
+                    .all(|e| e.status == EnricherStatus::Resolved) =>
+            {
+                request.begin(silos);
+            }
+            RequestStatus::Waiting if request.due.is_none() => request.compile(silos),
+            _ => return None,
         }
-        request.compile(silos);
-        Some(request.record.clone())
+        let record = request.record.clone();
+        self.track(&mut inner, id);
+        (record.status == RequestStatus::Compiling).then_some(record)
     }
 
     /// Ends a request that is still open (canceled or revoked from the dashboard);
@@ -393,7 +529,9 @@ impl Store {
                 what: "no job for that data silo".into(),
             })?;
         job.view.status = JobStatus::Skipped;
+        job.view.next_delivery_at = None;
         request.settle();
+        self.track(&mut inner, id);
         Ok(())
     }
 
@@ -413,7 +551,58 @@ impl Store {
                 what: "no job for that data silo".into(),
             })?;
         job.view.status = JobStatus::Delivering;
+        job.view.next_delivery_at = None;
+        job.round += 1;
         Ok(())
+    }
+
+    /// Whether a delivery loop of round `round` should still deliver this job: the
+    /// request is open, the job still undelivered, and no redelivery started a new round.
+    pub(crate) fn delivery_wanted(&self, id: &str, silo: &str, round: u32) -> bool {
+        let inner = self.lock();
+        inner.requests.get(id).is_some_and(|request| {
+            !request.record.status.is_terminal()
+                && request.jobs.get(silo).is_some_and(|job| {
+                    job.round == round
+                        && matches!(
+                            job.view.status,
+                            JobStatus::Delivering | JobStatus::DeliveryFailed
+                        )
+                })
+        })
+    }
+
+    /// Whether an enricher's webhook should still be delivered: the request is still
+    /// `ENRICHING` and the enricher has not answered.
+    pub(crate) fn enrichment_wanted(&self, id: &str, enricher: &str) -> bool {
+        self.with_request(id, |request| {
+            request.record.status == RequestStatus::Enriching
+                && request.enrichers.get(enricher).is_some_and(|e| {
+                    matches!(
+                        e.status,
+                        EnricherStatus::Delivering | EnricherStatus::DeliveryFailed
+                    )
+                })
+        })
+        .unwrap_or(false)
+    }
+
+    /// The round of a job's deliveries (see [`delivery_wanted`](Self::delivery_wanted)).
+    pub(crate) fn delivery_round(&self, id: &str, silo: &str) -> u32 {
+        self.with_request(id, |r| r.jobs.get(silo).map_or(0, |job| job.round))
+            .unwrap_or(0)
+    }
+
+    /// Shows when the next slow delivery of a failed job is due.
+    pub(crate) fn next_delivery(&self, id: &str, silo: &str, at: Option<Timestamp>) {
+        if let Some(job) = self
+            .lock()
+            .requests
+            .get_mut(id)
+            .and_then(|r| r.jobs.get_mut(silo))
+        {
+            job.view.next_delivery_at = at;
+        }
     }
 
     pub(crate) fn status(&self, id: &str) -> Option<DsrStatus> {
@@ -489,12 +678,19 @@ impl Store {
         if let Some(job) = request.jobs.get_mut(silo) {
             job.view.deliveries.push(delivery);
             if let Some(status) = status
-                && job.view.status == JobStatus::Delivering
+                && matches!(
+                    job.view.status,
+                    JobStatus::Delivering | JobStatus::DeliveryFailed
+                )
             {
                 job.view.status = status;
+                if status != JobStatus::DeliveryFailed {
+                    job.view.next_delivery_at = None;
+                }
             }
         }
         request.settle();
+        self.track(&mut inner, id);
     }
 
     /// Applies a report to a silo's job: refused with 404 for an unknown request or
@@ -528,6 +724,7 @@ impl Store {
             })?;
         apply(job);
         request.settle();
+        self.track(&mut inner, id);
         Ok(())
     }
 
@@ -540,6 +737,7 @@ impl Store {
 impl RequestState {
     fn enter(&mut self, status: RequestStatus) {
         if self.record.status != status {
+            self.due = None;
             tracing::info!(request = %self.record.id, from = %self.record.status, to = %status, "request status changed");
             self.record.status = status.clone();
             self.timeline.push(StatusChange {
@@ -568,6 +766,71 @@ impl RequestState {
         statuses.iter().all(|s| *s == EnricherStatus::Resolved)
     }
 
+    /// Schedules a timed step.
+    fn schedule(&mut self, after: Duration, step: Step) {
+        let at = Instant::now() + after;
+        self.due = Some((at, step));
+        self.scheduled = Some(at);
+    }
+
+    /// The silos' phase begins: `WAITING` first when a waiting period applies and the
+    /// submission did not skip it, else `COMPILING` at once.
+    fn begin(&mut self, silos: &[(String, Vec<String>)]) {
+        let wait = self.lifecycle.waiting_period_ms;
+        if wait > 0 && self.submission.skip_waiting_period != Some(true) {
+            self.enter(RequestStatus::Waiting);
+            self.schedule(Duration::from_millis(wait), Step::WaitingOver);
+        } else {
+            self.compile(silos);
+        }
+    }
+
+    /// Takes a timed step that is due; `true` when the silos are to start now.
+    fn take_step(&mut self, step: Step) -> bool {
+        match (step, &self.record.status) {
+            (Step::WaitingOver, RequestStatus::Waiting) => true,
+            (Step::SecondaryOver, RequestStatus::Secondary) => {
+                self.finish_secondary();
+                false
+            }
+            (Step::DownloadWindowClosed, RequestStatus::Downloadable) => {
+                self.enter(RequestStatus::Completed);
+                false
+            }
+            _ => false,
+        }
+    }
+
+    /// The silos are done (and the request approved, if it had to be).
+    fn finish_primary(&mut self) {
+        match self.record.action {
+            RequestAction::Access => {
+                self.enter(RequestStatus::Downloadable);
+                self.schedule(
+                    Duration::from_secs(self.lifecycle.download_window_secs),
+                    Step::DownloadWindowClosed,
+                );
+            }
+            RequestAction::Erasure if self.lifecycle.secondary_ms > 0 => {
+                self.enter(RequestStatus::Secondary);
+                self.schedule(
+                    Duration::from_millis(self.lifecycle.secondary_ms),
+                    Step::SecondaryOver,
+                );
+            }
+            RequestAction::Erasure => self.finish_secondary(),
+            _ => self.enter(RequestStatus::Completed),
+        }
+    }
+
+    fn finish_secondary(&mut self) {
+        if self.lifecycle.approval {
+            self.enter(RequestStatus::SecondaryApproving);
+        } else {
+            self.enter(RequestStatus::SecondaryCompleted);
+        }
+    }
+
     /// `COMPILING`, with one job per silo; finished at once when no silo is in scope.
     fn compile(&mut self, silos: &[(String, Vec<String>)]) {
         self.enter(RequestStatus::Compiling);
@@ -583,12 +846,11 @@ impl RequestState {
             return;
         }
         if self.jobs.values().all(|job| job.view.status.is_settled()) {
-            let done = match self.record.action {
-                RequestAction::Access => RequestStatus::Downloadable,
-                RequestAction::Erasure => RequestStatus::SecondaryCompleted,
-                _ => RequestStatus::Completed,
-            };
-            self.enter(done);
+            if self.lifecycle.approval {
+                self.enter(RequestStatus::Approving);
+            } else {
+                self.finish_primary();
+            }
         }
     }
 
@@ -625,9 +887,11 @@ impl JobState {
                 pages: Vec::new(),
                 files: Vec::new(),
                 reports: Vec::new(),
+                next_delivery_at: None,
             },
             reported: BTreeSet::new(),
             expected,
+            round: 0,
         }
     }
 
@@ -756,6 +1020,29 @@ mod tests {
         );
         store
             .create(submission(RequestAction::Erasure), &silo(&[]))
+            .unwrap();
+    }
+
+    #[test]
+    fn a_downloadable_report_is_still_open_for_the_duplicate_check() {
+        let store = Store::default();
+        let record = store
+            .create(submission(RequestAction::Access), &[])
+            .unwrap();
+        assert_eq!(record.status, RequestStatus::Downloadable);
+        let error = store
+            .create(submission(RequestAction::Access), &[])
+            .unwrap_err();
+        assert!(error.to_string().contains("already made"), "{error}");
+        // Once its download window closed, the person may ask again.
+        let due = store.next_due().unwrap();
+        assert!(store.advance(due).is_empty());
+        assert_eq!(
+            store.status(&record.id).unwrap().status,
+            RequestStatus::Completed
+        );
+        store
+            .create(submission(RequestAction::Access), &[])
             .unwrap();
     }
 

@@ -145,6 +145,10 @@ pub struct JobView {
     pub files: Vec<FileView>,
     /// The reports received (`PUT /v1/data-silo`), in order.
     pub reports: Vec<ErasureReport>,
+    /// When the next delivery of a job whose deliveries failed is due (they go on,
+    /// more slowly, until the silo answers or the attempts run out).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_delivery_at: Option<Timestamp>,
 }
 
 /// One webhook delivery.

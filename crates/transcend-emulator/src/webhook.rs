@@ -57,7 +57,8 @@ pub(crate) async fn deliver_enrichment(
         audience: &enricher.audience,
         core_identifier: &core_identifier,
     };
-    attempt_until_settled(&shared, target, &job, |attempt, result| {
+    let wanted = || shared.store.enrichment_wanted(&request_id, &enricher.id);
+    attempt_until_settled(&shared, target, &job, wanted, |_| {}, |attempt, result| {
         let (status, outcome, settled) = match result {
             Ok(JobAnswer::Accepted) => (
                 Some(200),
@@ -85,7 +86,7 @@ pub(crate) async fn deliver_enrichment(
                 (
                     status,
                     outcome,
-                    attempt.last.then_some(EnricherStatus::DeliveryFailed),
+                    attempt.exhausted.then_some(EnricherStatus::DeliveryFailed),
                 )
             }
         };
@@ -119,25 +120,35 @@ struct Target<'a> {
     core_identifier: &'a str,
 }
 
-/// Which attempt this is, and whether it is the last one.
+/// Which attempt this is, and whether the quick attempts are used up (a failure now
+/// marks the delivery failed; slower attempts follow).
 #[derive(Debug, Clone, Copy)]
 struct Attempt {
     number: u32,
-    last: bool,
+    exhausted: bool,
 }
 
-/// Sends `job` to `target` until `settle` says an attempt settled it, or the attempts
-/// run out, pausing between attempts as the webhook settings say. Each attempt carries
-/// a fresh token (new `jti`, `iat`, `exp`) and the same nonce.
+/// Sends `job` to `target` until `settle` says an attempt settled it, `wanted` says
+/// it is no longer wanted (the request ended, the job was skipped or redelivered), or
+/// the attempts run out: `max_attempts` quick ones with a doubling pause, then
+/// `slow_attempts` every `slow_interval_ms`, each announced to `next_at`. Each attempt
+/// carries a fresh token (new `jti`, `iat`, `exp`) and the same nonce.
 async fn attempt_until_settled<J: serde::Serialize>(
     shared: &Shared,
     target: Target<'_>,
     job: &J,
+    wanted: impl Fn() -> bool,
+    next_at: impl Fn(Option<transcend_proto::types::Timestamp>),
     mut settle: impl FnMut(Attempt, Result<JobAnswer, String>) -> bool,
 ) {
     let settings = shared.config.webhooks;
-    let attempts = settings.max_attempts.max(1);
-    for number in 1..=attempts {
+    let quick = settings.max_attempts.max(1);
+    let total = quick.saturating_add(settings.slow_attempts);
+    for number in 1..=total {
+        if !wanted() {
+            next_at(None);
+            return;
+        }
         let claims = SombraTokenClaims::new(
             target.audience.to_owned(),
             target.core_identifier.to_owned(),
@@ -161,12 +172,22 @@ async fn attempt_until_settled<J: serde::Serialize>(
         };
         let attempt = Attempt {
             number,
-            last: number == attempts,
+            exhausted: number >= quick,
         };
-        if settle(attempt, result) || attempt.last {
+        if settle(attempt, result) || number == total {
+            next_at(None);
             return;
         }
-        tokio::time::sleep(settings.backoff(number)).await;
+        let pause = if attempt.exhausted {
+            let pause = Duration::from_millis(settings.slow_interval_ms);
+            next_at(Some(transcend_proto::types::Timestamp::from(
+                transcend_proto::types::time::OffsetDateTime::now_utc() + pause,
+            )));
+            pause
+        } else {
+            settings.backoff(number)
+        };
+        tokio::time::sleep(pause).await;
     }
 }
 
@@ -241,7 +262,10 @@ pub(crate) async fn deliver(shared: Arc<Shared>, request_id: String, silo: DataS
         audience: &silo.audience,
         core_identifier: &core_identifier,
     };
-    attempt_until_settled(&shared, target, &job, |attempt, result| {
+    let round = shared.store.delivery_round(&request_id, &silo.id);
+    let wanted = || shared.store.delivery_wanted(&request_id, &silo.id, round);
+    let next_at = |at| shared.store.next_delivery(&request_id, &silo.id, at);
+    attempt_until_settled(&shared, target, &job, wanted, next_at, |attempt, result| {
         let (status, outcome, job_status) = match result {
             Ok(JobAnswer::Accepted) => (Some(200), "accepted".to_owned(), Some(JobStatus::Waiting)),
             Ok(JobAnswer::NotFound) => {
@@ -252,7 +276,7 @@ pub(crate) async fn deliver(shared: Arc<Shared>, request_id: String, silo: DataS
                 (
                     status,
                     outcome,
-                    attempt.last.then_some(JobStatus::DeliveryFailed),
+                    attempt.exhausted.then_some(JobStatus::DeliveryFailed),
                 )
             }
         };

@@ -348,64 +348,70 @@ fn read_rows(
     let (tx, rx) = tokio::sync::mpsc::channel::<Result<Vec<Row>, String>>(2);
     let run = progress.run;
     std::thread::spawn(move || {
-        let send = |item| tx.blocking_send(item).is_ok();
-        let mut reader = match csv::ReaderBuilder::new().flexible(true).from_path(&path) {
-            Ok(reader) => reader,
-            Err(e) => {
-                send(Err(format!("{}: {e}", path.display())));
-                return;
-            }
-        };
-        let mut row = 0u64;
-        let mut record = csv::StringRecord::new();
-        let mut pending: Vec<Row> = Vec::with_capacity(block);
-        let mut at_end = false;
-        while !at_end {
-            while pending.len() < block {
-                if stop.load(Ordering::SeqCst) {
+        // The body returns early on errors; whatever way it ends, the journal is let go
+        // before the channel closes, so the upload can finish it once the rows end.
+        (|| {
+            let send = |item| tx.blocking_send(item).is_ok();
+            let mut reader = match csv::ReaderBuilder::new().flexible(true).from_path(&path) {
+                Ok(reader) => reader,
+                Err(e) => {
+                    send(Err(format!("{}: {e}", path.display())));
                     return;
                 }
-                match reader.read_record(&mut record) {
-                    Ok(true) => {}
-                    Ok(false) => {
-                        at_end = true;
-                        break;
-                    }
-                    Err(e) => {
-                        send(Err(format!("{}: {e}", path.display())));
+            };
+            let mut row = 0u64;
+            let mut record = csv::StringRecord::new();
+            let mut pending: Vec<Row> = Vec::with_capacity(block);
+            let mut at_end = false;
+            while !at_end {
+                while pending.len() < block {
+                    if stop.load(Ordering::SeqCst) {
                         return;
                     }
+                    match reader.read_record(&mut record) {
+                        Ok(true) => {}
+                        Ok(false) => {
+                            at_end = true;
+                            break;
+                        }
+                        Err(e) => {
+                            send(Err(format!("{}: {e}", path.display())));
+                            return;
+                        }
+                    }
+                    row += 1;
+                    if progress.of(row) & SETTLED != 0 {
+                        continue;
+                    }
+                    let line = record.position().map_or(0, csv::Position::line);
+                    record.trim();
+                    pending.push(Row {
+                        row,
+                        line,
+                        record: record.clone(),
+                        sent_before: progress.of(row) & SENT != 0,
+                    });
                 }
-                row += 1;
-                if progress.of(row) & SETTLED != 0 {
+                let (Some(first), Some(last)) = (pending.first(), pending.last()) else {
                     continue;
+                };
+                let sending = Entry::Sending {
+                    run,
+                    from: first.row,
+                    to: last.row,
+                };
+                if let Err(e) = writer.durable_blocking(&sending) {
+                    send(Err(e));
+                    return;
                 }
-                let line = record.position().map_or(0, csv::Position::line);
-                record.trim();
-                pending.push(Row {
-                    row,
-                    line,
-                    record: record.clone(),
-                    sent_before: progress.of(row) & SENT != 0,
-                });
+                let full = std::mem::replace(&mut pending, Vec::with_capacity(block));
+                if !send(Ok(full)) {
+                    return;
+                }
             }
-            let (Some(first), Some(last)) = (pending.first(), pending.last()) else {
-                continue;
-            };
-            let sending = Entry::Sending {
-                run,
-                from: first.row,
-                to: last.row,
-            };
-            if let Err(e) = writer.durable_blocking(&sending) {
-                send(Err(e));
-                return;
-            }
-            let full = std::mem::replace(&mut pending, Vec::with_capacity(block));
-            if !send(Ok(full)) {
-                return;
-            }
-        }
+        })();
+        drop(writer);
+        drop(tx);
     });
     futures_util::stream::unfold(rx, |mut rx| async move {
         rx.recv().await.map(|item| (item, rx))
