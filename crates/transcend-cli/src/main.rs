@@ -24,7 +24,8 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 use transcend_emulator::{
-    ApiKeyConfig, DEFAULT_API_KEY, Emulator, EmulatorConfig, INSPECTION_PREFIX, Scope,
+    ApiKeyConfig, DASHBOARD_PATH, DEFAULT_API_KEY, Emulator, EmulatorConfig, INSPECTION_PREFIX,
+    Scope,
 };
 
 /// The command line of transcend-rs, the Rust SDK for Transcend's DSR API.
@@ -135,6 +136,7 @@ async fn emulator(args: EmulatorArgs) -> Result<(), String> {
         println!("  self-hosted: every call needs x-sombra-authorization");
     }
     println!("  data silos: {}", emulator.config().data_silos.len());
+    println!("  dashboard:  {}{DASHBOARD_PATH}", emulator.base_url());
     println!("  inspect:    {}{INSPECTION_PREFIX}", emulator.base_url());
     println!("  files:      {}", emulator.storage_dir().display());
     println!("Ctrl-C to stop.");

@@ -44,6 +44,9 @@ pub(crate) async fn handle(api: Api, request: Request<Incoming>) -> Result<Answe
         );
         return Ok(whole(response));
     }
+    if let Some(page) = crate::dashboard::serve(request.method(), request.uri().path()) {
+        return Ok(whole(page));
+    }
     if request.uri().path() == TRIGGER_PATH {
         return Ok(whole(
             triggered(&shared, request)

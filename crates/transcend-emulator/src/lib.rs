@@ -7,7 +7,8 @@
 //! reports resolve their jobs, and the request finishes (`DOWNLOADABLE`,
 //! `SECONDARY_COMPLETED`, `COMPLETED`). Keys, scopes, a self-hosted Sombra key, rate
 //! limits, body limits and injected faults are configurable. `GET /emulator/v1/requests`
-//! shows everything that happened.
+//! shows everything that happened, and a dashboard at [`DASHBOARD_PATH`] shows it in a
+//! browser, with buttons to approve, cancel, revoke, redeliver and skip.
 //!
 //! ```
 //! use transcend_emulator::Emulator;
@@ -45,6 +46,7 @@ mod actions;
 mod api;
 mod auth;
 mod config;
+mod dashboard;
 mod files;
 mod handler;
 mod inspect;
@@ -62,6 +64,7 @@ pub use config::{
     ApiKeyConfig, ConfigError, DEFAULT_API_KEY, DataSiloConfig, EmulatorConfig, EnricherConfig,
     FaultConfig, LifecycleConfig, RateLimitConfig, Scope, WebhookConfig,
 };
+pub use dashboard::DASHBOARD_PATH;
 pub use handler::OPENAPI_PATH;
 pub use inspect::INSPECTION_PREFIX;
 pub use trigger::TRIGGER_PATH;
