@@ -80,6 +80,13 @@ struct EmulatorArgs {
     /// Where uploaded files are stored.
     #[arg(long)]
     storage_dir: Option<PathBuf>,
+    /// Keeps requests, jobs, reports, files and keys across restarts in this directory
+    /// (created when missing).
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
+    /// Adds the requests of an export (`GET /emulator/v1/state`) at start.
+    #[arg(long)]
+    import: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -112,6 +119,9 @@ fn load(args: &EmulatorArgs) -> Result<EmulatorConfig, String> {
     if let Some(dir) = &args.storage_dir {
         config.storage_dir = Some(dir.clone());
     }
+    if let Some(dir) = &args.data_dir {
+        config.data_dir = Some(dir.clone());
+    }
     Ok(config)
 }
 
@@ -123,6 +133,16 @@ async fn emulator(args: EmulatorArgs) -> Result<(), String> {
         .start()
         .await
         .map_err(|e| e.to_string())?;
+    if let Some(path) = &args.import {
+        let text =
+            std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        let state =
+            serde_json::from_slice(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+        let count = emulator
+            .import(state)
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+        println!("imported {count} requests from {}", path.display());
+    }
     println!("transcend emulator listening on {}", emulator.base_url());
     // Only the built-in development key is printed: a configured key is a secret.
     let key = emulator.api_key();
@@ -139,6 +159,13 @@ async fn emulator(args: EmulatorArgs) -> Result<(), String> {
     println!("  dashboard:  {}{DASHBOARD_PATH}", emulator.base_url());
     println!("  inspect:    {}{INSPECTION_PREFIX}", emulator.base_url());
     println!("  files:      {}", emulator.storage_dir().display());
+    if let Some(dir) = &emulator.config().data_dir {
+        println!(
+            "  state:      {} ({} requests kept)",
+            dir.display(),
+            emulator.request_count()
+        );
+    }
     println!("Ctrl-C to stop.");
     tokio::signal::ctrl_c().await.map_err(|e| e.to_string())?;
     emulator.shutdown().await;
@@ -207,6 +234,8 @@ mod tests {
             "s",
             "--body-limit",
             "10",
+            "--data-dir",
+            "/var/lib/emulator",
         ]);
         let Command::Emulator(args) = cli.command else {
             panic!("not the emulator command")
@@ -215,6 +244,10 @@ mod tests {
         assert_eq!(config.api_keys, [ApiKeyConfig::new("k1", Scope::ALL)]);
         assert_eq!(config.sombra_key.as_deref(), Some("s"));
         assert_eq!(config.body_limit, 10);
+        assert_eq!(
+            config.data_dir.as_deref(),
+            Some(std::path::Path::new("/var/lib/emulator"))
+        );
     }
 
     #[test]

@@ -62,6 +62,10 @@ pub struct EmulatorConfig {
     /// Where uploaded files are stored; a new directory under the system's temporary
     /// directory when unset.
     pub storage_dir: Option<PathBuf>,
+    /// Keeps requests, jobs, reports, files and keys across restarts in this
+    /// directory (an embedded database, `state.redb`, and `files/`); without it the
+    /// state lives in memory and ends with the process.
+    pub data_dir: Option<PathBuf>,
     /// Faults to inject.
     pub faults: FaultConfig,
     /// How webhooks are delivered.
@@ -152,6 +156,7 @@ impl Default for EmulatorConfig {
             rate_limit: None,
             body_limit: 50 * 1024 * 1024,
             storage_dir: None,
+            data_dir: None,
             faults: FaultConfig::default(),
             webhooks: WebhookConfig::default(),
             download_key_lifetime_secs: 3600,

@@ -22,6 +22,10 @@ use crate::trigger::{TRIGGER_PATH, trigger};
 /// Where the OpenAPI 3.1 document of the API is served (no key needed).
 pub const OPENAPI_PATH: &str = "/openapi.json";
 
+/// The whole state as JSON: `GET` exports it, `POST` imports an export (a key that
+/// may view).
+pub const STATE_PATH: &str = "/emulator/v1/state";
+
 /// The connection is to be closed without an answer (an injected fault).
 #[derive(Debug, thiserror::Error)]
 #[error("connection dropped by fault injection")]
@@ -46,6 +50,13 @@ pub(crate) async fn handle(api: Api, request: Request<Incoming>) -> Result<Answe
     }
     if let Some(page) = crate::dashboard::serve(request.method(), request.uri().path()) {
         return Ok(whole(page));
+    }
+    if request.uri().path() == STATE_PATH {
+        return Ok(whole(
+            state_io(&shared, request)
+                .await
+                .unwrap_or_else(|e| e.to_response()),
+        ));
     }
     if request.uri().path() == TRIGGER_PATH {
         return Ok(whole(
@@ -117,6 +128,55 @@ pub(crate) async fn handle(api: Api, request: Request<Incoming>) -> Result<Answe
         }
     }
     Ok(answer)
+}
+
+/// `GET` or `POST` [`STATE_PATH`]: export the whole state, or import an export.
+async fn state_io(
+    shared: &Arc<Shared>,
+    request: Request<Incoming>,
+) -> Result<Response<Bytes>, ServerError> {
+    let key = authenticate(shared, &Credentials::from_headers(request.headers()))?;
+    require(&key, Scope::View)?;
+    let answer = match *request.method() {
+        http::Method::GET => {
+            let shared = Arc::clone(shared);
+            // Serialising a large state is work for a blocking thread, not the server's.
+            tokio::task::spawn_blocking(move || {
+                serde_json::to_vec(&crate::state::export(&shared)).unwrap_or_default()
+            })
+            .await
+            .map_err(|_| crate::files::internal("the export"))?
+        }
+        http::Method::POST => {
+            let limit = shared.config.body_limit;
+            let body = http_body_util::Limited::new(
+                request.into_body(),
+                usize::try_from(limit).unwrap_or(usize::MAX),
+            )
+            .collect()
+            .await
+            .map_err(|_| ServerError::PayloadTooLarge { limit })?
+            .to_bytes();
+            let state = serde_json::from_slice(&body).map_err(|e| ServerError::BadRequest {
+                message: format!("not an export: {e}"),
+            })?;
+            let imported = crate::state::import(shared, state)
+                .map_err(|message| ServerError::BadRequest { message })?;
+            serde_json::to_vec(&serde_json::json!({ "imported": imported })).unwrap_or_default()
+        }
+        _ => {
+            return Err(ServerError::MethodNotAllowed {
+                method: request.method().clone(),
+                allowed: vec![http::Method::GET, http::Method::POST],
+            });
+        }
+    };
+    let mut response = Response::new(Bytes::from(answer));
+    response.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static("application/json"),
+    );
+    Ok(response)
 }
 
 /// `POST /emulator/v1/webhooks` with a key that may view: send one signed webhook.

@@ -53,6 +53,7 @@ mod inspect;
 mod keys;
 mod limits;
 mod nonce;
+mod persist;
 mod report;
 mod state;
 mod store;
@@ -65,7 +66,7 @@ pub use config::{
     FaultConfig, LifecycleConfig, RateLimitConfig, Scope, WebhookConfig,
 };
 pub use dashboard::DASHBOARD_PATH;
-pub use handler::OPENAPI_PATH;
+pub use handler::{OPENAPI_PATH, STATE_PATH};
 pub use inspect::INSPECTION_PREFIX;
 pub use trigger::TRIGGER_PATH;
 pub use view::{
@@ -175,12 +176,24 @@ impl EmulatorBuilder {
     pub async fn start(self) -> Result<Emulator, EmulatorError> {
         let config = self.config;
         config.check()?;
-        let keys = SigningKeys::generate().map_err(EmulatorError::Setup)?;
+        let restored = match &config.data_dir {
+            Some(dir) => Some(restore(dir, config.lifecycle)?),
+            None => None,
+        };
+        let (store, nonces, keys) = match restored {
+            Some(restored) => restored,
+            None => (
+                Store::new(config.lifecycle),
+                NonceKey::random(),
+                SigningKeys::generate().map_err(EmulatorError::Setup)?,
+            ),
+        };
         let transport = HyperTransport::new(Duration::from_secs(5))
             .map_err(|e| EmulatorError::Setup(e.to_string()))?;
-        let (storage_dir, owns_storage) = match &config.storage_dir {
-            Some(dir) => (dir.clone(), false),
-            None => {
+        let (storage_dir, owns_storage) = match (&config.storage_dir, &config.data_dir) {
+            (Some(dir), _) => (dir.clone(), false),
+            (None, Some(data)) => (data.join("files"), false),
+            (None, None) => {
                 let dir = std::env::temp_dir()
                     .join(format!("transcend-emulator-{}", uuid::Uuid::new_v4()));
                 (dir, true)
@@ -218,15 +231,37 @@ impl EmulatorBuilder {
                 .is_active()
                 .then(|| Mutex::new(Faults::new(config.faults))),
             api_keys,
-            store: Store::new(config.lifecycle),
-            nonces: NonceKey::random(),
+            files: AtomicU64::new(store.next_file_number()),
+            closing: tokio_util::sync::CancellationToken::new(),
+            store,
+            nonces,
             keys,
             transport,
             storage_dir: storage_dir.clone(),
-            files: AtomicU64::new(0),
             config,
         });
         let clock = tokio::spawn(run_clock(Arc::downgrade(&shared)));
+        // A restarted emulator goes on delivering what it had not delivered.
+        let (jobs, enrichers) = shared.store.undelivered();
+        for (id, silo) in jobs {
+            if let Some(silo) = shared
+                .config
+                .data_silos
+                .iter()
+                .find(|s| s.id == silo && !s.pull)
+            {
+                tokio::spawn(webhook::deliver(Arc::clone(&shared), id, silo.clone()));
+            }
+        }
+        for (id, enricher) in enrichers {
+            if let Some(enricher) = shared.config.enrichers.iter().find(|e| e.id == enricher) {
+                tokio::spawn(webhook::deliver_enrichment(
+                    Arc::clone(&shared),
+                    id,
+                    enricher.clone(),
+                ));
+            }
+        }
         let api = Api(Arc::clone(&shared));
         let server = server.serve(service_fn(move |request| {
             handler::handle(api.clone(), request)
@@ -241,6 +276,42 @@ impl EmulatorBuilder {
             clock,
         })
     }
+}
+
+/// Opens a data directory: its saved requests, and the keys nonces and webhooks were
+/// made with (new ones, saved, the first time).
+fn restore(
+    dir: &std::path::Path,
+    lifecycle: config::LifecycleConfig,
+) -> Result<(Store, NonceKey, SigningKeys), EmulatorError> {
+    std::fs::create_dir_all(dir).map_err(|source| EmulatorError::Io {
+        what: format!("cannot create {}", dir.display()),
+        source,
+    })?;
+    let (persist, loaded) = persist::Persist::open(dir).map_err(EmulatorError::Setup)?;
+    let nonces = match loaded.meta.get(persist::NONCE_KEY) {
+        Some(bytes) => NonceKey::from_bytes(bytes)
+            .ok_or_else(|| EmulatorError::Setup("the saved nonce key is damaged".into()))?,
+        None => {
+            let key = NonceKey::random();
+            persist.put_meta(persist::NONCE_KEY, key.to_bytes());
+            key
+        }
+    };
+    let keys = match loaded.meta.get(persist::SIGNING_KEY) {
+        Some(pem) => SigningKeys::from_private_pem(&String::from_utf8_lossy(pem))
+            .map_err(|e| EmulatorError::Setup(format!("the saved signing key: {e}")))?,
+        None => {
+            let keys = SigningKeys::generate().map_err(EmulatorError::Setup)?;
+            persist.put_meta(persist::SIGNING_KEY, keys.private_pem.as_bytes().to_vec());
+            keys
+        }
+    };
+    let count = loaded.requests.len();
+    let store =
+        Store::restored(lifecycle, persist, &loaded.requests).map_err(EmulatorError::Setup)?;
+    tracing::info!(requests = count, dir = %dir.display(), "state restored");
+    Ok((store, nonces, keys))
 }
 
 /// Takes each request's timed steps when they are due (the waiting period, the
@@ -324,9 +395,26 @@ impl Emulator {
         self.shared.store.list()
     }
 
+    /// How many requests it holds.
+    pub fn request_count(&self) -> usize {
+        self.shared.store.len()
+    }
+
     /// One request and everything that happened to it.
     pub fn request(&self, id: &str) -> Option<RequestView> {
         self.shared.store.view(id)
+    }
+
+    /// The whole state as JSON (what `GET` [`STATE_PATH`] answers): a fixture to
+    /// [`import`](Self::import) into another emulator.
+    pub fn export(&self) -> serde_json::Value {
+        state::export(&self.shared)
+    }
+
+    /// Adds the requests of an [`export`](Self::export), replacing those with the same
+    /// ids; returns how many.
+    pub fn import(&self, state: serde_json::Value) -> Result<usize, String> {
+        state::import(&self.shared, state)
     }
 
     /// Stops accepting connections, closes the open ones, and removes the storage
@@ -334,6 +422,9 @@ impl Emulator {
     pub async fn shutdown(self) {
         self.server.shutdown().await;
         self.clock.abort();
+        self.shared.closing.cancel();
+        let shared = Arc::clone(&self.shared);
+        let _ = tokio::task::spawn_blocking(move || shared.store.close()).await;
         if self.owns_storage {
             let _ = tokio::fs::remove_dir_all(&self.shared.storage_dir).await;
         }

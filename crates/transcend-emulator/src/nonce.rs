@@ -26,6 +26,18 @@ impl NonceKey {
         Self { secret }
     }
 
+    /// The key kept in a data directory, so nonces outlive a restart.
+    pub(crate) fn from_bytes(bytes: &[u8]) -> Option<Self> {
+        Some(Self {
+            secret: bytes.try_into().ok()?,
+        })
+    }
+
+    /// The key's bytes, to keep.
+    pub(crate) fn to_bytes(&self) -> Vec<u8> {
+        self.secret.to_vec()
+    }
+
     fn mac(&self, payload: &str) -> HmacSha256 {
         let mut mac = HmacSha256::new_from_slice(&self.secret)
             .unwrap_or_else(|_| unreachable!("any key length"));

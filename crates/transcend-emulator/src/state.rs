@@ -34,6 +34,8 @@ pub(crate) struct Shared {
     /// The OpenAPI document served at [`OPENAPI_PATH`](crate::OPENAPI_PATH), made once.
     pub openapi: bytes::Bytes,
     pub files: AtomicU64,
+    /// Cancelled at shutdown: webhook deliveries stop.
+    pub closing: tokio_util::sync::CancellationToken,
 }
 
 impl Shared {
@@ -144,6 +146,32 @@ fn held_by(submission: &SubmitDsr) -> Vec<IdentifierType> {
             .flat_map(|a| a.0.keys().cloned()),
     );
     held
+}
+
+/// The format of an export.
+const EXPORT_VERSION: u64 = 1;
+
+/// The whole state as JSON: `{"version": 1, "requests": [...]}`.
+pub(crate) fn export(shared: &Shared) -> serde_json::Value {
+    serde_json::json!({
+        "version": EXPORT_VERSION,
+        "requests": shared.store.export(),
+    })
+}
+
+/// Adds the requests of an export.
+pub(crate) fn import(shared: &Shared, state: serde_json::Value) -> Result<usize, String> {
+    let version = state.get("version").and_then(serde_json::Value::as_u64);
+    if version != Some(EXPORT_VERSION) {
+        return Err(format!(
+            "expected an export with \"version\": {EXPORT_VERSION}, got {version:?}"
+        ));
+    }
+    let requests = match state.get("requests") {
+        Some(serde_json::Value::Array(requests)) => requests.clone(),
+        _ => return Err("an export has a \"requests\" array".into()),
+    };
+    shared.store.import(requests)
 }
 
 impl std::fmt::Debug for Shared {

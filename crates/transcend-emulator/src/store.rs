@@ -46,6 +46,9 @@ pub(crate) struct Store {
     lifecycle: LifecycleConfig,
     /// Woken when a step is scheduled, so the clock sleeps until the earliest one.
     pub(crate) clock: tokio::sync::Notify,
+    /// Where every change is saved, with `--data-dir` (taken out, and the database
+    /// closed, at shutdown).
+    persist: std::sync::RwLock<Option<crate::persist::Persist>>,
 }
 
 #[derive(Default)]
@@ -59,8 +62,11 @@ struct Inner {
     schedule: BinaryHeap<Reverse<(Instant, String)>>,
 }
 
+/// A request's id and one of its silos' or enrichers' ids.
+pub(crate) type RequestAnd = (String, String);
+
 /// A timed step of a request's life.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub(crate) enum Step {
     /// The waiting period is over: the silos start.
     WaitingOver,
@@ -96,7 +102,11 @@ impl Inner {
     }
 }
 
+#[derive(serde::Serialize, serde::Deserialize)]
 pub(crate) struct RequestState {
+    /// Its place in creation order.
+    #[serde(default)]
+    seq: u64,
     pub record: DsrRecord,
     pub submission: SubmitDsr,
     pub created_at: Timestamp,
@@ -106,10 +116,46 @@ pub(crate) struct RequestState {
     enrichers: BTreeMap<String, EnricherView>,
     enriched: Vec<RequestIdentifier>,
     lifecycle: LifecycleConfig,
-    /// The timed step pending, and when.
+    /// The timed step pending, and when (saved as a wall-clock time).
+    #[serde(with = "due_time")]
     due: Option<(Instant, Step)>,
     /// A step scheduled since the store last looked.
+    #[serde(skip)]
     scheduled: Option<Instant>,
+}
+
+/// A pending step's time, saved as milliseconds since the epoch and read back as an
+/// instant of this process (a step already past is due at once).
+mod due_time {
+    use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+    use super::Step;
+
+    pub(super) fn serialize<S: serde::Serializer>(
+        due: &Option<(Instant, Step)>,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        let wall = due.map(|(at, step)| {
+            let from_now = at.saturating_duration_since(Instant::now());
+            let at = (SystemTime::now() + from_now)
+                .duration_since(UNIX_EPOCH)
+                .unwrap_or_default()
+                .as_millis() as u64;
+            (at, step)
+        });
+        serde::Serialize::serialize(&wall, serializer)
+    }
+
+    pub(super) fn deserialize<'de, D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Option<(Instant, Step)>, D::Error> {
+        let wall: Option<(u64, Step)> = serde::Deserialize::deserialize(deserializer)?;
+        Ok(wall.map(|(at, step)| {
+            let at = UNIX_EPOCH + Duration::from_millis(at);
+            let from_now = at.duration_since(SystemTime::now()).unwrap_or_default();
+            (Instant::now() + from_now, step)
+        }))
+    }
 }
 
 /// A job a cron silo may pull, as the store knows it.
@@ -121,11 +167,13 @@ pub(crate) struct PendingJob {
     pub attributes: Vec<(String, Vec<String>)>,
 }
 
+#[derive(serde::Serialize, serde::Deserialize)]
 pub(crate) struct JobState {
     view: JobView,
     reported: BTreeSet<String>,
     expected: Vec<String>,
     /// Bumped by each redelivery from the dashboard, so an older delivery loop stops.
+    #[serde(default)]
     round: u32,
 }
 
@@ -135,6 +183,149 @@ impl Store {
         Self {
             lifecycle,
             ..Self::default()
+        }
+    }
+
+    /// A store that saves every change to `persist`, holding what it had saved.
+    pub(crate) fn restored(
+        lifecycle: LifecycleConfig,
+        persist: crate::persist::Persist,
+        saved: &[Vec<u8>],
+    ) -> Result<Self, String> {
+        let store = Self {
+            persist: std::sync::RwLock::new(Some(persist)),
+            ..Self::new(lifecycle)
+        };
+        let mut requests = saved
+            .iter()
+            .map(|json| serde_json::from_slice::<RequestState>(json))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| format!("a saved request cannot be read: {e}"))?;
+        requests.sort_by_key(|r| r.seq);
+        store.insert_all(requests, false);
+        Ok(store)
+    }
+
+    /// Adds requests (replacing those with the same id), rebuilding the indexes and
+    /// the schedule; saves them when `save`.
+    fn insert_all(&self, requests: Vec<RequestState>, save: bool) {
+        let mut inner = self.lock();
+        for mut request in requests {
+            let id = request.record.id.clone();
+            let person = (
+                request.record.action.as_str().to_owned(),
+                request.record.core_identifier.clone(),
+            );
+            if inner.requests.contains_key(&id) {
+                inner.order.retain(|o| *o != id);
+            } else {
+                let ids = inner.by_person.entry(person).or_default();
+                ids.push(id.clone());
+            }
+            request.seq = inner.order.len() as u64;
+            request.scheduled = request.due.map(|(at, _)| at);
+            inner.order.push(id.clone());
+            inner.requests.insert(id.clone(), request);
+            if save {
+                self.changed(&mut inner, &id);
+            } else {
+                self.track(&mut inner, &id);
+            }
+        }
+    }
+
+    /// Every request as saved (JSON), for an export: each is serialised on its own,
+    /// so the store is never held for long.
+    pub(crate) fn export(&self) -> Vec<serde_json::Value> {
+        let ids = self.lock().order.clone();
+        ids.iter()
+            .filter_map(|id| {
+                let inner = self.lock();
+                serde_json::to_value(inner.requests.get(id)?).ok()
+            })
+            .collect()
+    }
+
+    /// Adds exported requests (replacing those with the same id).
+    pub(crate) fn import(&self, requests: Vec<serde_json::Value>) -> Result<usize, String> {
+        let requests = requests
+            .into_iter()
+            .map(serde_json::from_value::<RequestState>)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| format!("a request cannot be read: {e}"))?;
+        let count = requests.len();
+        self.insert_all(requests, true);
+        Ok(count)
+    }
+
+    /// The number the next stored file takes: past every number a kept file has
+    /// (files are named `NNNNNN-name`), so a restarted emulator overwrites none.
+    pub(crate) fn next_file_number(&self) -> u64 {
+        let inner = self.lock();
+        inner
+            .requests
+            .values()
+            .flat_map(|r| r.jobs.values())
+            .flat_map(|job| job.view.files.iter())
+            .filter_map(|file| {
+                let name = std::path::Path::new(&file.path).file_name()?.to_str()?;
+                name.split('-').next()?.parse::<u64>().ok()
+            })
+            .max()
+            .map_or(0, |n| n + 1)
+    }
+
+    /// The jobs whose webhooks are still to be delivered, and the enrichers still to
+    /// be called: a restarted emulator delivers them again.
+    pub(crate) fn undelivered(&self) -> (Vec<RequestAnd>, Vec<RequestAnd>) {
+        let inner = self.lock();
+        let mut jobs = Vec::new();
+        let mut enrichers = Vec::new();
+        for (id, request) in &inner.requests {
+            if request.record.status == RequestStatus::Compiling {
+                for (silo, job) in &request.jobs {
+                    if matches!(
+                        job.view.status,
+                        JobStatus::Delivering | JobStatus::DeliveryFailed
+                    ) {
+                        jobs.push((id.clone(), silo.clone()));
+                    }
+                }
+            }
+            if request.record.status == RequestStatus::Enriching {
+                for (enricher, view) in &request.enrichers {
+                    if matches!(
+                        view.status,
+                        EnricherStatus::Delivering | EnricherStatus::DeliveryFailed
+                    ) {
+                        enrichers.push((id.clone(), enricher.clone()));
+                    }
+                }
+            }
+        }
+        (jobs, enrichers)
+    }
+
+    /// How many requests it holds.
+    pub(crate) fn len(&self) -> usize {
+        self.lock().requests.len()
+    }
+
+    /// Saves what is left and closes the database; later changes stay in memory.
+    pub(crate) fn close(&self) {
+        let persist = self.persist.write().ok().and_then(|mut p| p.take());
+        drop(persist);
+    }
+
+    /// After a change to request `id`: its timed step on the schedule, its state saved.
+    fn changed(&self, inner: &mut Inner, id: &str) {
+        self.track(inner, id);
+        if let Ok(persist) = self.persist.read()
+            && let Some(persist) = persist.as_ref()
+            && let Some(request) = inner.requests.get(id)
+            && let Ok(json) = serde_json::to_vec(request)
+        {
+            persist.put_request(id, json);
         }
     }
 
@@ -185,7 +376,7 @@ impl Store {
             touched.push(id);
         }
         for id in touched {
-            self.track(&mut inner, &id);
+            self.changed(&mut inner, &id);
         }
         start
     }
@@ -204,7 +395,7 @@ impl Store {
                 });
             }
         }
-        self.track(&mut inner, id);
+        self.changed(&mut inner, id);
         Ok(())
     }
 
@@ -266,6 +457,7 @@ impl Store {
             record.country_sub_division = region.country_sub_division.clone();
         }
         let mut state = RequestState {
+            seq: inner.order.len() as u64,
             record,
             created_at: created_at.clone(),
             timeline: vec![StatusChange {
@@ -302,7 +494,7 @@ impl Store {
         inner.order.push(id.clone());
         inner.by_person.entry(person).or_default().push(id.clone());
         inner.requests.insert(id.clone(), state);
-        self.track(&mut inner, &id);
+        self.changed(&mut inner, &id);
         Ok(record)
     }
 
@@ -354,7 +546,7 @@ impl Store {
         state.enter(RequestStatus::RequestMade);
         state.begin(silos);
         let record = state.record.clone();
-        self.track(&mut inner, &id);
+        self.changed(&mut inner, &id);
         Ok(record)
     }
 
@@ -369,6 +561,8 @@ impl Store {
         {
             job.view.status = JobStatus::Waiting;
         }
+        let mut inner = self.lock();
+        self.changed(&mut inner, id);
     }
 
     /// The open jobs of `silo` for requests of type `action`, oldest request first:
@@ -433,7 +627,9 @@ impl Store {
                 view.status = status;
             }
         }
-        request.after_enrichment()
+        let ready = request.after_enrichment();
+        self.changed(&mut inner, id);
+        ready
     }
 
     /// Applies an enricher's identifiers or decision. Refused once the enricher has
@@ -477,7 +673,9 @@ impl Store {
                 }
             }
         }
-        Ok(request.after_enrichment())
+        let ready = request.after_enrichment();
+        self.changed(&mut inner, id);
+        Ok(ready)
     }
 
     /// Moves a request on to its silos: an `ENRICHING` one once every enricher
@@ -500,7 +698,7 @@ impl Store {
             _ => return None,
         }
         let record = request.record.clone();
-        self.track(&mut inner, id);
+        self.changed(&mut inner, id);
         (record.status == RequestStatus::Compiling).then_some(record)
     }
 
@@ -515,6 +713,7 @@ impl Store {
             });
         }
         request.enter(status);
+        self.changed(&mut inner, id);
         Ok(())
     }
 
@@ -531,7 +730,7 @@ impl Store {
         job.view.status = JobStatus::Skipped;
         job.view.next_delivery_at = None;
         request.settle();
-        self.track(&mut inner, id);
+        self.changed(&mut inner, id);
         Ok(())
     }
 
@@ -553,6 +752,7 @@ impl Store {
         job.view.status = JobStatus::Delivering;
         job.view.next_delivery_at = None;
         job.round += 1;
+        self.changed(&mut inner, id);
         Ok(())
     }
 
@@ -595,13 +795,14 @@ impl Store {
 
     /// Shows when the next slow delivery of a failed job is due.
     pub(crate) fn next_delivery(&self, id: &str, silo: &str, at: Option<Timestamp>) {
-        if let Some(job) = self
-            .lock()
+        let mut inner = self.lock();
+        if let Some(job) = inner
             .requests
             .get_mut(id)
             .and_then(|r| r.jobs.get_mut(silo))
         {
             job.view.next_delivery_at = at;
+            self.changed(&mut inner, id);
         }
     }
 
@@ -690,7 +891,7 @@ impl Store {
             }
         }
         request.settle();
-        self.track(&mut inner, id);
+        self.changed(&mut inner, id);
     }
 
     /// Applies a report to a silo's job: refused with 404 for an unknown request or
@@ -700,6 +901,16 @@ impl Store {
         id: &str,
         silo: &str,
         apply: impl FnOnce(&mut JobState),
+    ) -> Result<(), ServerError> {
+        self.report_with(id, silo, apply, true)
+    }
+
+    fn report_with(
+        &self,
+        id: &str,
+        silo: &str,
+        apply: impl FnOnce(&mut JobState),
+        save: bool,
     ) -> Result<(), ServerError> {
         let mut inner = self.lock();
         let request = inner
@@ -724,13 +935,15 @@ impl Store {
             })?;
         apply(job);
         request.settle();
-        self.track(&mut inner, id);
+        if save {
+            self.changed(&mut inner, id);
+        }
         Ok(())
     }
 
     /// Whether reports for this request are still taken (for checks before streaming).
     pub(crate) fn accepts_reports(&self, id: &str, silo: &str) -> Result<(), ServerError> {
-        self.report(id, silo, |_| {})
+        self.report_with(id, silo, |_| {}, false)
     }
 }
 

@@ -145,7 +145,7 @@ async fn attempt_until_settled<J: serde::Serialize>(
     let quick = settings.max_attempts.max(1);
     let total = quick.saturating_add(settings.slow_attempts);
     for number in 1..=total {
-        if !wanted() {
+        if !wanted() || shared.closing.is_cancelled() {
             next_at(None);
             return;
         }
@@ -187,7 +187,10 @@ async fn attempt_until_settled<J: serde::Serialize>(
         } else {
             settings.backoff(number)
         };
-        tokio::time::sleep(pause).await;
+        tokio::select! {
+            () = tokio::time::sleep(pause) => {}
+            () = shared.closing.cancelled() => return,
+        }
     }
 }
 
