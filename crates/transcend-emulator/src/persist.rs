@@ -4,14 +4,20 @@
 //! uploaded files live beside it in `DIR/files`.
 //!
 //! Writes leave the store's lock at once: a request's new state goes to a writer
-//! thread, which commits whatever has gathered in one transaction. A crash loses at
-//! most the commit in flight; a shutdown waits for the last one.
+//! thread, which commits whatever has gathered in one transaction. Commits reach the
+//! disk (fsync) at most every [`SYNC_EVERY`], and at once when the writer falls idle
+//! or a flush asks: a crash loses at most that long's changes; a shutdown none.
 
 use std::path::Path;
 use std::sync::mpsc;
 use std::thread::JoinHandle;
 
-use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
+use std::time::{Duration, Instant};
+
+use redb::{Database, Durability, ReadableDatabase, ReadableTable, TableDefinition};
+
+/// The longest a commit waits to reach the disk while changes keep coming.
+pub(crate) const SYNC_EVERY: Duration = Duration::from_millis(100);
 
 /// Requests by id, as JSON.
 const REQUESTS: TableDefinition<&str, &[u8]> = TableDefinition::new("requests");
@@ -125,7 +131,22 @@ impl Drop for Persist {
 }
 
 fn write_loop(db: &Database, receiver: &mpsc::Receiver<Message>) {
-    while let Ok(first) = receiver.recv() {
+    let mut last_sync = Instant::now();
+    let mut unsynced = false;
+    loop {
+        let first = match receiver.recv_timeout(SYNC_EVERY) {
+            Ok(first) => first,
+            Err(mpsc::RecvTimeoutError::Timeout) => {
+                // Idle: make what was committed durable.
+                if unsynced {
+                    report(commit(db, &Default::default(), &[], true));
+                    unsynced = false;
+                    last_sync = Instant::now();
+                }
+                continue;
+            }
+            Err(mpsc::RecvTimeoutError::Disconnected) => break,
+        };
         let mut requests = std::collections::HashMap::new();
         let mut meta = Vec::new();
         let mut flushed = Vec::new();
@@ -139,12 +160,26 @@ fn write_loop(db: &Database, receiver: &mpsc::Receiver<Message>) {
                 Message::Flush(done) => flushed.push(done),
             }
         }
-        if let Err(error) = commit(db, &requests, &meta) {
-            tracing::error!(%error, "cannot save the emulator's state");
+        let sync = !flushed.is_empty() || last_sync.elapsed() >= SYNC_EVERY;
+        report(commit(db, &requests, &meta, sync));
+        if sync {
+            last_sync = Instant::now();
+            unsynced = false;
+        } else {
+            unsynced |= !requests.is_empty() || !meta.is_empty();
         }
         for done in flushed {
             let _ = done.send(());
         }
+    }
+    if unsynced {
+        report(commit(db, &Default::default(), &[], true));
+    }
+}
+
+fn report(result: Result<(), redb::Error>) {
+    if let Err(error) = result {
+        tracing::error!(%error, "cannot save the emulator's state");
     }
 }
 
@@ -152,11 +187,17 @@ fn commit(
     db: &Database,
     requests: &std::collections::HashMap<String, Vec<u8>>,
     meta: &[(&'static str, Vec<u8>)],
+    sync: bool,
 ) -> Result<(), redb::Error> {
-    if requests.is_empty() && meta.is_empty() {
+    if requests.is_empty() && meta.is_empty() && !sync {
         return Ok(());
     }
-    let write = db.begin_write()?;
+    let mut write = db.begin_write()?;
+    if !sync {
+        write
+            .set_durability(Durability::None)
+            .map_err(|e| redb::Error::Corrupted(e.to_string()))?;
+    }
     {
         let mut table = write.open_table(REQUESTS)?;
         for (id, json) in requests {

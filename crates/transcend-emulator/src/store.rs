@@ -53,7 +53,8 @@ pub(crate) struct Store {
 
 #[derive(Default)]
 struct Inner {
-    requests: HashMap<String, RequestState>,
+    /// Boxed: the table's slack then costs a pointer per slot, not a whole request.
+    requests: HashMap<String, Box<RequestState>>,
     order: Vec<String>,
     /// The requests of each person and type, for the duplicate check: a submission
     /// looks at the few requests of its own person instead of every request.
@@ -111,7 +112,9 @@ pub(crate) struct RequestState {
     pub submission: SubmitDsr,
     pub created_at: Timestamp,
     timeline: Vec<StatusChange>,
-    jobs: BTreeMap<String, JobState>,
+    /// Boxed: a map node has room for eleven entries, so unboxed jobs would cost
+    /// eleven jobs' room for the usual one.
+    jobs: BTreeMap<String, Box<JobState>>,
     restarts: u32,
     enrichers: BTreeMap<String, EnricherView>,
     enriched: Vec<RequestIdentifier>,
@@ -225,7 +228,7 @@ impl Store {
             request.seq = inner.order.len() as u64;
             request.scheduled = request.due.map(|(at, _)| at);
             inner.order.push(id.clone());
-            inner.requests.insert(id.clone(), request);
+            inner.requests.insert(id.clone(), Box::new(request));
             if save {
                 self.changed(&mut inner, &id);
             } else {
@@ -493,7 +496,7 @@ impl Store {
         let record = state.record.clone();
         inner.order.push(id.clone());
         inner.by_person.entry(person).or_default().push(id.clone());
-        inner.requests.insert(id.clone(), state);
+        inner.requests.insert(id.clone(), Box::new(state));
         self.changed(&mut inner, &id);
         Ok(record)
     }
@@ -840,7 +843,7 @@ impl Store {
     }
 
     pub(crate) fn view(&self, id: &str) -> Option<RequestView> {
-        self.lock().requests.get(id).map(RequestState::view)
+        self.lock().requests.get(id).map(|r| r.view())
     }
 
     pub(crate) fn list(&self) -> RequestList {
@@ -850,7 +853,7 @@ impl Store {
                 .order
                 .iter()
                 .filter_map(|id| inner.requests.get(id))
-                .map(RequestState::view)
+                .map(|r| r.view())
                 .collect(),
         }
     }
@@ -861,7 +864,7 @@ impl Store {
         id: &str,
         f: impl FnOnce(&RequestState) -> T,
     ) -> Option<T> {
-        self.lock().requests.get(id).map(f)
+        self.lock().requests.get(id).map(|r| f(r))
     }
 
     /// Records a webhook delivery and what the silo answered.
@@ -1048,8 +1051,10 @@ impl RequestState {
     fn compile(&mut self, silos: &[(String, Vec<String>)]) {
         self.enter(RequestStatus::Compiling);
         for (silo, expected) in silos {
-            self.jobs
-                .insert(silo.clone(), JobState::new(silo, expected.clone()));
+            self.jobs.insert(
+                silo.clone(),
+                Box::new(JobState::new(silo, expected.clone())),
+            );
         }
         self.settle();
     }

@@ -1,0 +1,153 @@
+//! The emulator holding many requests, against the same emulator holding few, in one
+//! run:
+//!
+//! 1. Submit latency (one at a time, through the SDK's client) with 100,000 stored
+//!    requests against 1,000: the duplicate check and the store must not slow down
+//!    with size.
+//! 2. Memory per stored request: RSS growth over the 99,000 requests added between.
+//! 3. `--data-dir` holding 100,000 requests: the time from `start()` to ready, and a
+//!    submit's latency right after the restart against before it.
+//!
+//! Run: `cargo bench -p transcend-emulator --bench scale` (`SCALE_BENCH_REQUESTS` to
+//! change the 100,000).
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use futures_util::StreamExt;
+use transcend_emulator::{Emulator, EmulatorConfig};
+use transcend_hyper::Client;
+use transcend_hyper::types::{RequestAction, Subject, SubmitDsr};
+
+const SAMPLES: usize = 2_000;
+const SMALL: usize = 1_000;
+
+fn many() -> usize {
+    std::env::var("SCALE_BENCH_REQUESTS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(100_000)
+}
+
+/// A silo that pulls its jobs: requests stay open, as in a real backlog.
+fn config(data_dir: Option<std::path::PathBuf>) -> EmulatorConfig {
+    let mut config = EmulatorConfig::from_toml(
+        r#"
+        [[data_silos]]
+        id = "warehouse"
+        webhook_url = "http://127.0.0.1:9/unused"
+        audience = "warehouse"
+        pull = true
+        "#,
+    )
+    .unwrap();
+    config.data_dir = data_dir;
+    config
+}
+
+fn client(emulator: &Emulator) -> Client {
+    Client::builder()
+        .base_url(emulator.base_url())
+        .api_key(emulator.api_key())
+        .build()
+        .unwrap()
+}
+
+fn dsr(prefix: &str, i: usize) -> SubmitDsr {
+    let action = if i.is_multiple_of(2) {
+        RequestAction::Erasure
+    } else {
+        RequestAction::Access
+    };
+    SubmitDsr::new(
+        action,
+        Subject::new(format!("{prefix}-{i}")).email(format!("{prefix}{i}@example.com")),
+        "customer",
+    )
+}
+
+/// Fills the emulator up to `total` requests, 32 at a time.
+async fn fill(client: &Client, from: usize, total: usize) {
+    futures_util::stream::iter(from..total)
+        .map(|i| async move { client.submit_dsr(&dsr("fill", i)).await.unwrap() })
+        .buffer_unordered(32)
+        .for_each(|_| async {})
+        .await;
+}
+
+/// Median and p99 of `SAMPLES` submits, one at a time.
+async fn latency(client: &Client, prefix: &str) -> (Duration, Duration) {
+    let mut times = Vec::with_capacity(SAMPLES);
+    for i in 0..SAMPLES {
+        let started = Instant::now();
+        client.submit_dsr(&dsr(prefix, i)).await.unwrap();
+        times.push(started.elapsed());
+    }
+    times.sort();
+    (times[SAMPLES / 2], times[SAMPLES * 99 / 100])
+}
+
+fn main() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let many = many();
+        let dir = std::env::temp_dir().join(format!("transcend-scale-bench-{}", std::process::id()));
+
+        // 1 and 2, in memory.
+        let emulator = Emulator::builder().config(config(None)).start().await.unwrap();
+        let api = client(&emulator);
+        fill(&api, 0, SMALL).await;
+        let (small_p50, small_p99) = latency(&api, "small").await;
+        let rss_before = common::rss();
+        let held_before = emulator.request_count();
+        fill(&api, SMALL, many).await;
+        let added = emulator.request_count() - held_before;
+        let rss_after = common::rss();
+        let (large_p50, large_p99) = latency(&api, "large").await;
+        println!(
+            "submit latency, one at a time, {SAMPLES} samples: {SMALL} stored p50 {small_p50:?} p99 {small_p99:?}; \
+             {many} stored p50 {large_p50:?} p99 {large_p99:?} = {:.2}x (p50)",
+            large_p50.as_secs_f64() / small_p50.as_secs_f64()
+        );
+        println!(
+            "memory: RSS {:.1} MB -> {:.1} MB over {added} requests = {:.0} bytes per stored request",
+            rss_before as f64 / 1e6,
+            rss_after as f64 / 1e6,
+            (rss_after.saturating_sub(rss_before)) as f64 / added as f64
+        );
+        emulator.shutdown().await;
+
+        // 3. With a data directory: fill, measure, restart, measure.
+        let emulator = Emulator::builder()
+            .config(config(Some(dir.clone())))
+            .start()
+            .await
+            .unwrap();
+        let api = client(&emulator);
+        fill(&api, 0, many).await;
+        let (before_p50, _) = latency(&api, "before").await;
+        let held = emulator.request_count();
+        emulator.shutdown().await;
+        let started = Instant::now();
+        let emulator = Emulator::builder()
+            .config(config(Some(dir.clone())))
+            .start()
+            .await
+            .unwrap();
+        let ready = started.elapsed();
+        assert_eq!(emulator.request_count(), held);
+        let api = client(&emulator);
+        let (after_p50, _) = latency(&api, "after").await;
+        println!(
+            "--data-dir with {held} requests: ready {ready:?} after start; submit p50 {before_p50:?} before the restart, \
+             {after_p50:?} after = {:.2}x",
+            after_p50.as_secs_f64() / before_p50.as_secs_f64()
+        );
+        emulator.shutdown().await;
+        let _ = std::fs::remove_dir_all(&dir);
+    });
+}
