@@ -309,7 +309,7 @@ fn restore(
     };
     let count = loaded.requests.len();
     let store =
-        Store::restored(lifecycle, persist, &loaded.requests).map_err(EmulatorError::Setup)?;
+        Store::restored(lifecycle, persist, loaded.requests).map_err(EmulatorError::Setup)?;
     tracing::info!(requests = count, dir = %dir.display(), "state restored");
     Ok((store, nonces, keys))
 }

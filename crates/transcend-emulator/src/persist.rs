@@ -19,8 +19,9 @@ use redb::{Database, Durability, ReadableDatabase, ReadableTable, TableDefinitio
 /// The longest a commit waits to reach the disk while changes keep coming.
 pub(crate) const SYNC_EVERY: Duration = Duration::from_millis(100);
 
-/// Requests by id, as JSON.
-const REQUESTS: TableDefinition<&str, &[u8]> = TableDefinition::new("requests");
+/// Requests by creation number, as JSON: new requests go to the end of the tree, so
+/// a write touches the pages it touched last, not a random one.
+const REQUESTS: TableDefinition<u64, &[u8]> = TableDefinition::new("requests");
 /// Keys and counters, by name.
 const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
 
@@ -30,7 +31,7 @@ pub(crate) const NONCE_KEY: &str = "nonce_key";
 pub(crate) const SIGNING_KEY: &str = "signing_key";
 
 enum Message {
-    Request(String, Vec<u8>),
+    Request(u64, Vec<u8>),
     Meta(&'static str, Vec<u8>),
     Flush(mpsc::Sender<()>),
 }
@@ -101,8 +102,8 @@ impl Persist {
     }
 
     /// Saves a request's state (JSON).
-    pub(crate) fn put_request(&self, id: &str, json: Vec<u8>) {
-        let _ = self.sender.send(Message::Request(id.to_owned(), json));
+    pub(crate) fn put_request(&self, seq: u64, json: Vec<u8>) {
+        let _ = self.sender.send(Message::Request(seq, json));
     }
 
     /// Saves a meta entry.
@@ -153,8 +154,8 @@ fn write_loop(db: &Database, receiver: &mpsc::Receiver<Message>) {
         for message in std::iter::once(first).chain(receiver.try_iter()) {
             match message {
                 // Only a request's latest state matters.
-                Message::Request(id, json) => {
-                    requests.insert(id, json);
+                Message::Request(seq, json) => {
+                    requests.insert(seq, json);
                 }
                 Message::Meta(key, value) => meta.push((key, value)),
                 Message::Flush(done) => flushed.push(done),
@@ -185,7 +186,7 @@ fn report(result: Result<(), redb::Error>) {
 
 fn commit(
     db: &Database,
-    requests: &std::collections::HashMap<String, Vec<u8>>,
+    requests: &std::collections::HashMap<u64, Vec<u8>>,
     meta: &[(&'static str, Vec<u8>)],
     sync: bool,
 ) -> Result<(), redb::Error> {
@@ -200,8 +201,8 @@ fn commit(
     }
     {
         let mut table = write.open_table(REQUESTS)?;
-        for (id, json) in requests {
-            table.insert(id.as_str(), json.as_slice())?;
+        for (seq, json) in requests {
+            table.insert(*seq, json.as_slice())?;
         }
         let mut table = write.open_table(META)?;
         for (key, value) in meta {
@@ -223,9 +224,9 @@ mod tests {
         {
             let (persist, loaded) = Persist::open(&dir).unwrap();
             assert!(loaded.requests.is_empty());
-            persist.put_request("a", b"{\"v\":1}".to_vec());
-            persist.put_request("a", b"{\"v\":2}".to_vec());
-            persist.put_request("b", b"{}".to_vec());
+            persist.put_request(1, b"{\"v\":1}".to_vec());
+            persist.put_request(1, b"{\"v\":2}".to_vec());
+            persist.put_request(2, b"{}".to_vec());
             persist.put_meta(NONCE_KEY, vec![7; 32]);
         }
         let (_persist, loaded) = Persist::open(&dir).unwrap();

@@ -59,6 +59,8 @@ struct Inner {
     /// The requests of each person and type, for the duplicate check: a submission
     /// looks at the few requests of its own person instead of every request.
     by_person: HashMap<(String, String), Vec<String>>,
+    /// The creation number the next request takes (its key in the database).
+    next_seq: u64,
     /// When requests have a timed step due (stale entries are passed over).
     schedule: BinaryHeap<Reverse<(Instant, String)>>,
 }
@@ -109,12 +111,15 @@ pub(crate) struct RequestState {
     #[serde(default)]
     seq: u64,
     pub record: DsrRecord,
-    pub submission: SubmitDsr,
+    /// The submission, as compact JSON: read back when a webhook or a listing needs
+    /// it, which is seldom next to what it would cost to keep as a struct.
+    submission: Kept,
+    /// Whether the submission skipped the waiting period.
+    #[serde(default)]
+    skip_waiting_period: bool,
     pub created_at: Timestamp,
     timeline: Vec<StatusChange>,
-    /// Boxed: a map node has room for eleven entries, so unboxed jobs would cost
-    /// eleven jobs' room for the usual one.
-    jobs: BTreeMap<String, Box<JobState>>,
+    jobs: Jobs,
     restarts: u32,
     enrichers: BTreeMap<String, EnricherView>,
     enriched: Vec<RequestIdentifier>,
@@ -161,6 +166,84 @@ mod due_time {
     }
 }
 
+/// A submission kept as its compact JSON text.
+#[derive(serde::Serialize, serde::Deserialize)]
+#[serde(transparent)]
+struct Kept(Box<serde_json::value::RawValue>);
+
+impl Kept {
+    fn new(submission: &SubmitDsr) -> Self {
+        Self(
+            serde_json::value::to_raw_value(submission).unwrap_or_else(|_| {
+                serde_json::value::RawValue::from_string("{}".into())
+                    .unwrap_or_else(|_| unreachable!("{{}} is JSON"))
+            }),
+        )
+    }
+}
+
+impl RequestState {
+    /// The record as the API answers it, with its dashboard link (made here rather
+    /// than kept: it is the same prefix for every request).
+    fn public_record(&self) -> DsrRecord {
+        let mut record = self.record.clone();
+        record.link = Some(format!("{LINK_PREFIX}{}", record.id));
+        record
+    }
+
+    /// The submission, read back. What this store wrote reads back; should it not, the
+    /// request's own record stands in for it.
+    pub(crate) fn submission(&self) -> SubmitDsr {
+        serde_json::from_str(self.submission.0.get()).unwrap_or_else(|error| {
+            tracing::error!(request = %self.record.id, %error, "a kept submission does not read back");
+            SubmitDsr::new(
+                self.record.action.clone(),
+                transcend_proto::types::Subject::new(self.record.core_identifier.clone()),
+                self.record.subject_type.clone(),
+            )
+        })
+    }
+}
+
+/// A request's jobs, one per silo, in the order of the silos' ids. Few per request,
+/// so a list found by silo id and grown one at a time: a map node, or a list growing
+/// by doubling, would reserve room for several jobs where one is usual.
+#[derive(Default, serde::Serialize, serde::Deserialize)]
+#[serde(transparent)]
+struct Jobs(Vec<JobState>);
+
+impl Jobs {
+    fn get(&self, silo: &str) -> Option<&JobState> {
+        self.0.iter().find(|job| job.view.data_silo_id == silo)
+    }
+
+    fn get_mut(&mut self, silo: &str) -> Option<&mut JobState> {
+        self.0.iter_mut().find(|job| job.view.data_silo_id == silo)
+    }
+
+    fn values(&self) -> impl Iterator<Item = &JobState> {
+        self.0.iter()
+    }
+
+    /// Adds a job, or replaces the silo's job.
+    fn insert(&mut self, job: JobState) {
+        match self.get_mut(&job.view.data_silo_id.clone()) {
+            Some(existing) => *existing = job,
+            None => {
+                self.0.reserve_exact(1);
+                let at = self
+                    .0
+                    .partition_point(|j| j.view.data_silo_id < job.view.data_silo_id);
+                self.0.insert(at, job);
+            }
+        }
+    }
+
+    fn clear(&mut self) {
+        self.0 = Vec::new();
+    }
+}
+
 /// A job a cron silo may pull, as the store knows it.
 pub(crate) struct PendingJob {
     pub request_id: String,
@@ -193,15 +276,16 @@ impl Store {
     pub(crate) fn restored(
         lifecycle: LifecycleConfig,
         persist: crate::persist::Persist,
-        saved: &[Vec<u8>],
+        saved: Vec<Vec<u8>>,
     ) -> Result<Self, String> {
         let store = Self {
             persist: std::sync::RwLock::new(Some(persist)),
             ..Self::new(lifecycle)
         };
+        // Each saved text is let go as soon as it is read.
         let mut requests = saved
-            .iter()
-            .map(|json| serde_json::from_slice::<RequestState>(json))
+            .into_iter()
+            .map(|json| serde_json::from_slice::<RequestState>(&json))
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| format!("a saved request cannot be read: {e}"))?;
         requests.sort_by_key(|r| r.seq);
@@ -219,15 +303,20 @@ impl Store {
                 request.record.action.as_str().to_owned(),
                 request.record.core_identifier.clone(),
             );
-            if inner.requests.contains_key(&id) {
-                inner.order.retain(|o| *o != id);
-            } else {
-                let ids = inner.by_person.entry(person).or_default();
-                ids.push(id.clone());
+            match inner.requests.get(&id) {
+                // A replacement keeps its place (and its key in the database).
+                Some(existing) => request.seq = existing.seq,
+                None => {
+                    inner.by_person.entry(person).or_default().push(id.clone());
+                    inner.order.push(id.clone());
+                    // Restored requests keep their numbers; imported ones take the next.
+                    if save {
+                        request.seq = inner.next_seq;
+                    }
+                    inner.next_seq = inner.next_seq.max(request.seq + 1);
+                }
             }
-            request.seq = inner.order.len() as u64;
             request.scheduled = request.due.map(|(at, _)| at);
-            inner.order.push(id.clone());
             inner.requests.insert(id.clone(), Box::new(request));
             if save {
                 self.changed(&mut inner, &id);
@@ -286,7 +375,8 @@ impl Store {
         let mut enrichers = Vec::new();
         for (id, request) in &inner.requests {
             if request.record.status == RequestStatus::Compiling {
-                for (silo, job) in &request.jobs {
+                for job in request.jobs.values() {
+                    let silo = &job.view.data_silo_id;
                     if matches!(
                         job.view.status,
                         JobStatus::Delivering | JobStatus::DeliveryFailed
@@ -328,7 +418,7 @@ impl Store {
             && let Some(request) = inner.requests.get(id)
             && let Ok(json) = serde_json::to_vec(request)
         {
-            persist.put_request(id, json);
+            persist.put_request(request.seq, json);
         }
     }
 
@@ -454,21 +544,27 @@ impl Store {
                 .clone()
                 .unwrap_or_default(),
         );
-        record.link = Some(format!("{LINK_PREFIX}{id}"));
         if let Some(region) = &submission.region {
             record.country = region.effective_country();
             record.country_sub_division = region.country_sub_division.clone();
         }
+        let completed = submission.completed_request_status.clone();
         let mut state = RequestState {
-            seq: inner.order.len() as u64,
+            seq: inner.next_seq,
             record,
+            skip_waiting_period: submission.skip_waiting_period == Some(true),
             created_at: created_at.clone(),
-            timeline: vec![StatusChange {
-                status: RequestStatus::RequestMade,
-                at: event_time(),
-            }],
-            jobs: BTreeMap::new(),
-            submission,
+            timeline: {
+                // Room for the usual few steps, not the default four.
+                let mut timeline = Vec::with_capacity(3);
+                timeline.push(StatusChange {
+                    status: RequestStatus::RequestMade,
+                    at: event_time(),
+                });
+                timeline
+            },
+            jobs: Jobs::default(),
+            submission: Kept::new(&submission),
             restarts: 0,
             enrichers: BTreeMap::new(),
             enriched: Vec::new(),
@@ -476,7 +572,7 @@ impl Store {
             due: None,
             scheduled: None,
         };
-        if let Some(completed) = state.submission.completed_request_status.clone() {
+        if let Some(completed) = completed {
             state.enter(RequestStatus::from(completed));
         } else if !enrichers.is_empty() {
             state.enter(RequestStatus::Enriching);
@@ -493,7 +589,8 @@ impl Store {
         } else {
             state.begin(silos);
         }
-        let record = state.record.clone();
+        let record = state.public_record();
+        inner.next_seq += 1;
         inner.order.push(id.clone());
         inner.by_person.entry(person).or_default().push(id.clone());
         inner.requests.insert(id.clone(), Box::new(state));
@@ -530,8 +627,8 @@ impl Store {
             });
         }
         if let Some(extra) = submission.subject.attested_extra_identifiers {
-            let held = state
-                .submission
+            let mut kept = state.submission();
+            let held = kept
                 .subject
                 .attested_extra_identifiers
                 .get_or_insert_with(Default::default);
@@ -543,12 +640,14 @@ impl Store {
                     }
                 }
             }
+            state.submission = Kept::new(&kept);
         }
+        state.skip_waiting_period = submission.skip_waiting_period == Some(true);
         state.restarts += 1;
         state.jobs.clear();
         state.enter(RequestStatus::RequestMade);
         state.begin(silos);
-        let record = state.record.clone();
+        let record = state.public_record();
         self.changed(&mut inner, &id);
         Ok(record)
     }
@@ -588,11 +687,11 @@ impl Store {
                 core_identifier: r.record.core_identifier.clone(),
                 email: r.record.email.clone(),
                 attributes: r
-                    .submission
+                    .submission()
                     .attributes
-                    .iter()
+                    .into_iter()
                     .flatten()
-                    .map(|a| (a.key.clone(), a.values.clone()))
+                    .map(|a| (a.key, a.values))
                     .collect(),
             })
             .collect()
@@ -817,7 +916,8 @@ impl Store {
     /// extra identifiers, in that order.
     pub(crate) fn identifiers(&self, id: &str) -> Option<Vec<RequestIdentifier>> {
         self.with_request(id, |request| {
-            let subject = &request.submission.subject;
+            let submission = request.submission();
+            let subject = &submission.subject;
             let mut all = vec![RequestIdentifier::new(
                 IdentifierType::CoreIdentifier,
                 subject.core_identifier.clone(),
@@ -993,7 +1093,7 @@ impl RequestState {
     /// submission did not skip it, else `COMPILING` at once.
     fn begin(&mut self, silos: &[(String, Vec<String>)]) {
         let wait = self.lifecycle.waiting_period_ms;
-        if wait > 0 && self.submission.skip_waiting_period != Some(true) {
+        if wait > 0 && !self.skip_waiting_period {
             self.enter(RequestStatus::Waiting);
             self.schedule(Duration::from_millis(wait), Step::WaitingOver);
         } else {
@@ -1051,10 +1151,7 @@ impl RequestState {
     fn compile(&mut self, silos: &[(String, Vec<String>)]) {
         self.enter(RequestStatus::Compiling);
         for (silo, expected) in silos {
-            self.jobs.insert(
-                silo.clone(),
-                Box::new(JobState::new(silo, expected.clone())),
-            );
+            self.jobs.insert(JobState::new(silo, expected.clone()));
         }
         self.settle();
     }

@@ -211,7 +211,7 @@ const ORGANIZATION: &str = "Emulated Organization";
 
 /// The job body a silo receives for a request.
 pub(crate) fn job_for(request: &RequestState, silo: &DataSiloConfig) -> DsrJob {
-    let submission = &request.submission;
+    let submission = &request.submission();
     let mut job = DsrJob::new(request.record.action.clone());
     job.core_identifier = Some(CoreIdentifier::new(request.record.core_identifier.clone()));
     job.data_subject = Some(DataSubject::new(request.record.subject_type.clone()));
