@@ -7,6 +7,8 @@
 //! 2. Memory per stored request: RSS growth over the 99,000 requests added between.
 //! 3. `--data-dir` holding 100,000 requests: the time from `start()` to ready, and a
 //!    submit's latency right after the restart against before it.
+//! 4. A 30 MB access report: RSS while it is received and after (client and emulator
+//!    share this process), and how long listing the request takes.
 //!
 //! Run: `cargo bench -p transcend-emulator --bench scale` (`SCALE_BENCH_REQUESTS` to
 //! change the 100,000).
@@ -151,5 +153,47 @@ fn main() {
         );
         emulator.shutdown().await;
         let _ = std::fs::remove_dir_all(&dir);
+
+        // 4. A 30 MB report.
+        let emulator = Emulator::builder().config(config(None)).start().await.unwrap();
+        let api = client(&emulator);
+        let id = api.submit_dsr(&dsr("report", 1)).await.unwrap().request.id;
+        let job = std::pin::pin!(api.pending_requests("warehouse", RequestAction::Access, 50))
+            .next()
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(job.request_id.as_deref(), Some(id.as_str()));
+        let nonce = transcend_hyper::Nonce::new(job.nonce.clone());
+        let history: Vec<serde_json::Value> = (0..430_000)
+            .map(|i| serde_json::json!({"order": i, "item": "a book about the analytical engine", "n": 12345}))
+            .collect();
+        let report = transcend_hyper::types::AccessUpload::ready(vec![
+            transcend_hyper::types::AccessProfile::new("p").datapoint("history", serde_json::json!(history)),
+        ]);
+        drop(history);
+        let wire = serde_json::to_vec(&report).unwrap().len();
+        let before = common::rss();
+        let _ = std::fs::write("/proc/self/clear_refs", "5");
+        let started = Instant::now();
+        let sent = api.upload_access(&nonce, &report).await;
+        let took = started.elapsed();
+        let peak = common::rss_peak();
+        drop(report);
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let after = common::rss();
+        let started = Instant::now();
+        let view = emulator.request(&id).unwrap();
+        let listed = started.elapsed();
+        println!(
+            "{:.1} MB access report ({}): received in {took:?}; RSS growth while received {:.1} MB, \
+             after {:.1} MB; listing the request {listed:?} ({} files kept on disk)",
+            wire as f64 / 1e6,
+            if sent.is_ok() { "accepted" } else { "refused" },
+            peak.saturating_sub(before) as f64 / 1e6,
+            after.saturating_sub(before) as f64 / 1e6,
+            view.jobs.iter().map(|j| j.files.len()).sum::<usize>(),
+        );
+        emulator.shutdown().await;
     });
 }

@@ -70,6 +70,10 @@ impl Api {
     }
 }
 
+/// A datapoint value larger than this (as pretty JSON) is kept on disk, listed with
+/// the job's files, rather than in memory with the profile.
+pub(crate) const LARGE_VALUE: usize = 64 * 1024;
+
 impl Service<Incoming> for Api {
     type Caller = Arc<ApiKeyConfig>;
     type FileBody = FileBody;
@@ -103,7 +107,46 @@ impl Service<Incoming> for Api {
         key: Self::Caller,
         report: Report<AccessUpload>,
     ) -> Result<Accepted, ServerError> {
-        self.report(&key, report, JobState::upload_access)
+        let shared = &self.0;
+        let claims = job_of(shared, &key, &report.nonce)?;
+        shared
+            .store
+            .accepts_reports(&claims.request_id, &claims.silo_id)?;
+        // Large values go to disk before the store is touched: the store keeps what
+        // is small, and a listing never copies megabytes under its lock.
+        let mut upload = report.body;
+        let mut on_disk = Vec::new();
+        for profile in upload.profiles.iter_mut().flatten() {
+            let mut large = Vec::new();
+            for (name, value) in &profile.profile_data {
+                let bytes = serde_json::to_vec_pretty(value).unwrap_or_default();
+                if bytes.len() > LARGE_VALUE {
+                    large.push((name.clone(), bytes));
+                }
+            }
+            for (name, bytes) in large {
+                profile.profile_data.remove(&name);
+                let file = crate::files::store_json(
+                    shared,
+                    &claims,
+                    &name,
+                    profile.profile_id.as_deref(),
+                    bytes,
+                )
+                .await?;
+                on_disk.push(file);
+            }
+        }
+        shared
+            .store
+            .report(&claims.request_id, &claims.silo_id, |job| {
+                for file in on_disk {
+                    job.upload_datapoint(file, false);
+                }
+                job.upload_access(upload);
+            })?;
+        tracing::info!(request = %claims.request_id, silo = %claims.silo_id, "report received");
+        Ok(Accepted)
     }
 
     async fn report_erasure(

@@ -80,6 +80,51 @@ pub(crate) async fn store_file(
     })
 }
 
+/// Writes a report's datapoint value (JSON, already serialised) to disk: a large
+/// value is kept there, not in memory. Listed with the job's files, named as the
+/// report download names it (`{silo}-{profile}-{datapoint}.json`).
+pub(crate) async fn store_json(
+    shared: &Shared,
+    claims: &NonceClaims,
+    datapoint: &str,
+    profile_id: Option<&str>,
+    bytes: Vec<u8>,
+) -> Result<FileView, ServerError> {
+    let dir = shared
+        .storage_dir
+        .join(safe(&claims.request_id))
+        .join(safe(&claims.silo_id));
+    tokio::fs::create_dir_all(&dir)
+        .await
+        .map_err(|_| internal("file storage"))?;
+    let n = shared.files.fetch_add(1, Ordering::Relaxed);
+    let path = dir.join(format!("{n:06}-{}.json", safe(datapoint)));
+    let sha256: String = Sha256::digest(&bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let size = bytes.len() as u64;
+    tokio::fs::write(&path, bytes)
+        .await
+        .map_err(|_| internal("file storage"))?;
+    let profile_part = profile_id
+        .map(|id| format!("-{}", safe(id)))
+        .unwrap_or_default();
+    tracing::info!(request = %claims.request_id, silo = %claims.silo_id, datapoint, size, "a large datapoint value was kept on disk");
+    Ok(FileView {
+        datapoint: datapoint.to_owned(),
+        remote_id: Some(format!(
+            "{}{profile_part}-{}.json",
+            safe(&claims.silo_id),
+            safe(datapoint)
+        )),
+        profile_id: profile_id.map(str::to_owned),
+        size,
+        sha256,
+        path: path.display().to_string(),
+    })
+}
+
 /// A name safe as one path component.
 fn safe(name: &str) -> String {
     let cleaned: String = name

@@ -65,7 +65,12 @@ pub(crate) fn files(view: &RequestView) -> Vec<ReportFile> {
                     .remote_id
                     .clone()
                     .unwrap_or_else(|| file.datapoint.clone()),
-                mimetype: "application/octet-stream",
+                // A large JSON value the emulator kept on disk is still JSON.
+                mimetype: if file.path.ends_with(".json") {
+                    "application/json"
+                } else {
+                    "application/octet-stream"
+                },
                 size: file.size,
                 source: FileSource::Disk(file.path.clone().into()),
             });

@@ -265,3 +265,57 @@ async fn download_keys_expire_after_their_lifetime() {
     std::fs::remove_dir_all(&dir).unwrap();
     emulator.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_large_datapoint_value_is_kept_on_disk_and_downloads_the_same() {
+    let silo = TestSilo::start(TestSilo::accepting()).await;
+    let emulator = Emulator::builder()
+        .data_silo(
+            silo.silo("users-db")
+                .actions([RequestAction::Access])
+                .datapoints(["name", "history"]),
+        )
+        .start()
+        .await
+        .unwrap();
+    let client = client(&emulator);
+    let dsr = SubmitDsr::new(RequestAction::Access, Subject::new("ada"), "customer");
+    let id = client.submit_dsr(&dsr).await.unwrap().request.id;
+    let delivery = silo.wait_for(1).await.remove(0);
+    // About 1 MB of JSON: over the size kept in memory.
+    let history: Vec<serde_json::Value> = (0..20_000)
+        .map(|i| json!({"order": i, "item": "a book about engines"}))
+        .collect();
+    let profile = AccessProfile::new("ada")
+        .datapoint("name", json!("Ada Lovelace"))
+        .datapoint("history", json!(history));
+    client
+        .upload_access(&delivery.nonce, &AccessUpload::partial(vec![profile]))
+        .await
+        .unwrap();
+    // Both expected datapoints are in: the job resolves.
+    let view = eventually(&emulator, &id, |v| v.status == RequestStatus::Downloadable).await;
+    let job = &view.jobs[0];
+    assert_eq!(
+        job.profiles[0].profile_data.len(),
+        1,
+        "only the small value in memory"
+    );
+    assert!(job.profiles[0].profile_data.contains_key("name"));
+    let kept = &job.files[0];
+    assert_eq!(kept.datapoint, "history");
+    assert!(kept.size > 1_000_000, "{}", kept.size);
+
+    let dir = temp_dir("large-value");
+    let report = client
+        .download_report(&id, &dir, Default::default())
+        .await
+        .unwrap();
+    assert!(report.is_complete(), "{:?}", report.failed);
+    let downloaded: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("users-db-ada-history.json")).unwrap())
+            .unwrap();
+    assert_eq!(downloaded, json!(history));
+    std::fs::remove_dir_all(&dir).unwrap();
+    emulator.shutdown().await;
+}
