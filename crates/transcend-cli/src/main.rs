@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! transcend demo [--json]
-//! transcend emulator [--listen 127.0.0.1:4000] [--config emulator.toml] [--api-key KEY]…
+//! transcend emulator [--listen 127.0.0.1:4000] [--config emulator.toml] [--api-key KEY]… [--data-dir DIR] [--import FILE]
 //! transcend request download ID --out DIR [--concurrency N]
 //! transcend request restart (ID | --from FILE) [--strategy S] [--copy-identifiers] [--skip-waiting-period]
 //! transcend request upload FILE.csv [--mapping M.toml] [--column F=C]… [--type T] [--dry-run] [--rate N] [--concurrency N]
