@@ -22,16 +22,8 @@ pub(crate) async fn store_file(
     mut body: Incoming,
 ) -> Result<FileView, ServerError> {
     let datapoint = upload.datapoint_name.as_str();
-    let dir = shared
-        .storage_dir
-        .join(safe(&claims.request_id))
-        .join(safe(&claims.silo_id));
-    tokio::fs::create_dir_all(&dir)
-        .await
-        .map_err(|_| internal("file storage"))?;
-    let n = shared.files.fetch_add(1, Ordering::Relaxed);
     let name = upload.remote_id.as_deref().unwrap_or(datapoint);
-    let path = dir.join(format!("{n:06}-{}", safe(name)));
+    let path = new_path(shared, claims, &safe(name)).await?;
     let mut file = tokio::fs::File::create(&path)
         .await
         .map_err(|_| internal("file storage"))?;
@@ -90,15 +82,7 @@ pub(crate) async fn store_json(
     profile_id: Option<&str>,
     bytes: Vec<u8>,
 ) -> Result<FileView, ServerError> {
-    let dir = shared
-        .storage_dir
-        .join(safe(&claims.request_id))
-        .join(safe(&claims.silo_id));
-    tokio::fs::create_dir_all(&dir)
-        .await
-        .map_err(|_| internal("file storage"))?;
-    let n = shared.files.fetch_add(1, Ordering::Relaxed);
-    let path = dir.join(format!("{n:06}-{}.json", safe(datapoint)));
+    let path = new_path(shared, claims, &format!("{}.json", safe(datapoint))).await?;
     let sha256: String = Sha256::digest(&bytes)
         .iter()
         .map(|b| format!("{b:02x}"))
@@ -123,6 +107,24 @@ pub(crate) async fn store_json(
         sha256,
         path: path.display().to_string(),
     })
+}
+
+/// A new file's path in the job's directory (created when missing): `NNNNNN-name`,
+/// numbered so that no two files share a path.
+async fn new_path(
+    shared: &Shared,
+    claims: &NonceClaims,
+    name: &str,
+) -> Result<std::path::PathBuf, ServerError> {
+    let dir = shared
+        .storage_dir
+        .join(safe(&claims.request_id))
+        .join(safe(&claims.silo_id));
+    tokio::fs::create_dir_all(&dir)
+        .await
+        .map_err(|_| internal("file storage"))?;
+    let n = shared.files.fetch_add(1, Ordering::Relaxed);
+    Ok(dir.join(format!("{n:06}-{name}")))
 }
 
 /// A name safe as one path component.
