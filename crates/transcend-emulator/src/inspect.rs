@@ -24,6 +24,35 @@ pub(crate) fn is_inspection(path: &str) -> bool {
         .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
 }
 
+/// The most requests one page lists.
+const MAX_PAGE: usize = 1_000;
+
+/// `?limit=&offset=` of a listing: a page, newest first, when `limit` is given.
+fn paging(query: Option<&str>) -> Result<Option<(usize, usize)>, ServerError> {
+    let mut limit = None;
+    let mut offset = 0;
+    for (name, value) in form_pairs(query.unwrap_or_default()) {
+        let number = || {
+            value.parse::<usize>().map_err(|_| ServerError::BadRequest {
+                message: format!("{name} must be a whole number"),
+            })
+        };
+        match name {
+            "limit" => limit = Some(number()?.clamp(1, MAX_PAGE)),
+            "offset" => offset = number()?,
+            _ => {}
+        }
+    }
+    Ok(limit.map(|limit| (offset, limit)))
+}
+
+fn form_pairs(query: &str) -> impl Iterator<Item = (&str, &str)> {
+    query
+        .split('&')
+        .filter_map(|pair| pair.split_once('=').or(Some((pair, ""))))
+        .filter(|(name, _)| !name.is_empty())
+}
+
 /// `GET /emulator/v1/requests[/{id}]`, with a key that may view.
 pub(crate) fn inspect<B>(
     shared: &Shared,
@@ -42,7 +71,10 @@ pub(crate) fn inspect<B>(
         .strip_prefix(INSPECTION_PREFIX)
         .and_then(|rest| rest.strip_prefix('/'))
     {
-        None | Some("") => serde_json::to_vec(&shared.store.list()),
+        None | Some("") => match paging(request.uri().query())? {
+            Some((offset, limit)) => serde_json::to_vec(&shared.store.page(offset, limit)),
+            None => serde_json::to_vec(&shared.store.list()),
+        },
         Some(segment) => {
             let id = percent_encoding::percent_decode_str(segment)
                 .decode_utf8()

@@ -955,6 +955,24 @@ impl Store {
                 .filter_map(|id| inner.requests.get(id))
                 .map(|r| r.view())
                 .collect(),
+            total: None,
+        }
+    }
+
+    /// A page of the requests, newest first: the store is held for that page only.
+    pub(crate) fn page(&self, offset: usize, limit: usize) -> RequestList {
+        let inner = self.lock();
+        RequestList {
+            requests: inner
+                .order
+                .iter()
+                .rev()
+                .skip(offset)
+                .take(limit)
+                .filter_map(|id| inner.requests.get(id))
+                .map(|r| r.view())
+                .collect(),
+            total: Some(inner.order.len()),
         }
     }
 

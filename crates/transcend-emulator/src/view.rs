@@ -76,8 +76,12 @@ pub enum EnricherStatus {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct RequestList {
-    /// Every request, oldest first.
+    /// Every request, oldest first; or the page asked for (`?limit=&offset=`, newest
+    /// first).
     pub requests: Vec<RequestView>,
+    /// How many requests there are in all (on a page).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub total: Option<usize>,
 }
 
 /// A status and when the request entered it.

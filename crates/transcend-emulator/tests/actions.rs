@@ -112,3 +112,38 @@ async fn requests_are_canceled_or_revoked_once() {
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     emulator.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_listing_pages_newest_first() {
+    let emulator = Emulator::builder().start().await.unwrap();
+    let api = client(&emulator);
+    let mut ids = Vec::new();
+    for n in 0..5 {
+        ids.push(submit(&api, RequestAction::Erasure, &format!("user-{n}")).await);
+    }
+    let (status, _, page) = raw(
+        &emulator,
+        "GET",
+        "/emulator/v1/requests?limit=2&offset=1",
+        &AUTH,
+        "",
+    )
+    .await;
+    assert_eq!(status, 200, "{page}");
+    assert_eq!(page["total"], 5);
+    let listed: Vec<&str> = page["requests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(listed, [ids[3].as_str(), ids[2].as_str()]);
+    // Without paging: everything, oldest first, as before.
+    let (_, _, all) = raw(&emulator, "GET", "/emulator/v1/requests", &AUTH, "").await;
+    assert_eq!(all["requests"].as_array().unwrap().len(), 5);
+    assert_eq!(all["requests"][0]["id"], ids[0].as_str());
+    assert!(all.get("total").is_none());
+    let (status, _, _) = raw(&emulator, "GET", "/emulator/v1/requests?limit=x", &AUTH, "").await;
+    assert_eq!(status, 400);
+    emulator.shutdown().await;
+}

@@ -32,8 +32,9 @@ function say(message, error) {
 }
 
 function renderList(list) {
-  const rows = list.requests.slice().reverse();
-  $("count").textContent = "(" + rows.length + ")";
+  // The newest page: the listing answers it newest first.
+  const rows = list.requests;
+  $("count").textContent = "(" + (list.total ?? rows.length) + (list.total > rows.length ? ", newest " + rows.length + " shown" : "") + ")";
   const body = $("requests");
   body.replaceChildren(...rows.map((r) => {
     const row = el("tr", undefined, { "data-request-id": r.id });
@@ -135,7 +136,7 @@ async function act(path) {
 async function refresh() {
   if (!key) { say("enter an API key that may view"); return; }
   try {
-    renderList(await call("GET", API));
+    renderList(await call("GET", API + "?limit=200"));
     if (selected) renderDetail(await call("GET", API + "/" + encodeURIComponent(selected)));
     say("updated " + new Date().toLocaleTimeString());
   } catch (error) {
