@@ -29,7 +29,9 @@ async fn an_access_request_waits_is_approved_and_its_download_window_closes() {
     let mut config = EmulatorConfig::default();
     config.lifecycle.waiting_period_ms = 300;
     config.lifecycle.approval = true;
-    config.lifecycle.download_window_secs = 1;
+    // Long enough that the refusal below comes well inside the window on a busy
+    // machine; short enough to wait for its end.
+    config.lifecycle.download_window_secs = 4;
     let emulator = Emulator::builder()
         .config(config)
         .data_silo(silo.silo("users-db").pull())
