@@ -183,6 +183,25 @@ impl Kept {
 }
 
 impl RequestState {
+    /// 409 once the request is finished: the dashboard's actions apply to open ones.
+    fn still_open(&self) -> Result<(), ServerError> {
+        if self.record.status.is_terminal() {
+            return Err(ServerError::Conflict {
+                message: format!("the request is {} already", self.record.status),
+            });
+        }
+        Ok(())
+    }
+
+    /// A silo's job, or 404.
+    fn job_mut(&mut self, silo: &str) -> Result<&mut JobState, ServerError> {
+        self.jobs
+            .get_mut(silo)
+            .ok_or_else(|| ServerError::NotFound {
+                what: "no job for that data silo".into(),
+            })
+    }
+
     /// The record as the API answers it, with its dashboard link (made here rather
     /// than kept: it is the same prefix for every request).
     fn public_record(&self) -> DsrRecord {
@@ -474,27 +493,42 @@ impl Store {
         start
     }
 
+    /// Changes request `id` with `change` (404 when there is none); when it succeeds,
+    /// the request's timed step is scheduled and its state saved.
+    fn update<T>(
+        &self,
+        id: &str,
+        change: impl FnOnce(&mut RequestState) -> Result<T, ServerError>,
+    ) -> Result<T, ServerError> {
+        let mut inner = self.lock();
+        let request = inner.requests.get_mut(id).ok_or_else(|| not_found(id))?;
+        let changed = change(request)?;
+        self.changed(&mut inner, id);
+        Ok(changed)
+    }
+
     /// Approves a request waiting for it (`APPROVING` or `SECONDARY_APPROVING`); 409
     /// otherwise.
     pub(crate) fn approve(&self, id: &str) -> Result<(), ServerError> {
-        let mut inner = self.lock();
-        let request = inner.requests.get_mut(id).ok_or_else(|| not_found(id))?;
-        match request.record.status {
-            RequestStatus::Approving => request.finish_primary(),
-            RequestStatus::SecondaryApproving => request.enter(RequestStatus::SecondaryCompleted),
-            ref other => {
-                return Err(ServerError::Conflict {
-                    message: format!("the request is {other}, not waiting for approval"),
-                });
+        self.update(id, |request| {
+            match request.record.status {
+                RequestStatus::Approving => request.finish_primary(),
+                RequestStatus::SecondaryApproving => {
+                    request.enter(RequestStatus::SecondaryCompleted);
+                }
+                ref other => {
+                    return Err(ServerError::Conflict {
+                        message: format!("the request is {other}, not waiting for approval"),
+                    });
+                }
             }
-        }
-        self.changed(&mut inner, id);
-        Ok(())
+            Ok(())
+        })
     }
 
     /// Creates a request: refuses a duplicate of an open one, then starts it in
-    /// `COMPILING` with one job per silo (`silos`: id and expected datapoints), or
-    /// directly in `completedRequestStatus`.
+    /// `COMPILING` with one job per silo (`silos`: id and expected datapoints), in
+    /// `WAITING` when a waiting period applies, or directly in `completedRequestStatus`.
     pub(crate) fn create(
         &self,
         submission: SubmitDsr,
@@ -743,41 +777,41 @@ impl Store {
         enricher: &str,
         body: EnrichIdentifiers,
     ) -> Result<bool, ServerError> {
-        let mut inner = self.lock();
-        let request = inner.requests.get_mut(id).ok_or_else(|| not_found(id))?;
-        let view = request
-            .enrichers
-            .get_mut(enricher)
-            .ok_or_else(|| ServerError::NotFound {
-                what: format!(
-                    "no enricher {} on this request",
-                    enricher.chars().take(128).collect::<String>()
-                ),
-            })?;
-        if !matches!(
-            view.status,
-            EnricherStatus::Delivering | EnricherStatus::Waiting
-        ) {
-            return Err(ServerError::BadRequest {
-                message: transcend_proto::endpoint::enrich_identifiers::RESOLVED_ENRICHER.into(),
-            });
-        }
-        view.status = match body.status {
-            Some(EnrichmentStatus::OnHold) => EnricherStatus::OnHold,
-            Some(EnrichmentStatus::Canceled) => EnricherStatus::Canceled,
-            _ => EnricherStatus::Resolved,
-        };
-        for (kind, values) in body.enriched_identifiers.into_iter().flatten() {
-            for value in values {
-                let identifier = RequestIdentifier::new(kind.clone(), value.value);
-                if !request.enriched.contains(&identifier) {
-                    request.enriched.push(identifier);
+        self.update(id, |request| {
+            let view =
+                request
+                    .enrichers
+                    .get_mut(enricher)
+                    .ok_or_else(|| ServerError::NotFound {
+                        what: format!(
+                            "no enricher {} on this request",
+                            enricher.chars().take(128).collect::<String>()
+                        ),
+                    })?;
+            if !matches!(
+                view.status,
+                EnricherStatus::Delivering | EnricherStatus::Waiting
+            ) {
+                return Err(ServerError::BadRequest {
+                    message: transcend_proto::endpoint::enrich_identifiers::RESOLVED_ENRICHER
+                        .into(),
+                });
+            }
+            view.status = match body.status {
+                Some(EnrichmentStatus::OnHold) => EnricherStatus::OnHold,
+                Some(EnrichmentStatus::Canceled) => EnricherStatus::Canceled,
+                _ => EnricherStatus::Resolved,
+            };
+            for (kind, values) in body.enriched_identifiers.into_iter().flatten() {
+                for value in values {
+                    let identifier = RequestIdentifier::new(kind.clone(), value.value);
+                    if !request.enriched.contains(&identifier) {
+                        request.enriched.push(identifier);
+                    }
                 }
             }
-        }
-        let ready = request.after_enrichment();
-        self.changed(&mut inner, id);
-        Ok(ready)
+            Ok(request.after_enrichment())
+        })
     }
 
     /// Moves a request on to its silos: an `ENRICHING` one once every enricher
@@ -807,55 +841,34 @@ impl Store {
     /// Ends a request that is still open (canceled or revoked from the dashboard);
     /// 409 once it is finished.
     pub(crate) fn finish(&self, id: &str, status: RequestStatus) -> Result<(), ServerError> {
-        let mut inner = self.lock();
-        let request = inner.requests.get_mut(id).ok_or_else(|| not_found(id))?;
-        if request.record.status.is_terminal() {
-            return Err(ServerError::Conflict {
-                message: format!("the request is {} already", request.record.status),
-            });
-        }
-        request.enter(status);
-        self.changed(&mut inner, id);
-        Ok(())
+        self.update(id, |request| {
+            request.still_open()?;
+            request.enter(status);
+            Ok(())
+        })
     }
 
     /// Marks a silo's job skipped (from the dashboard); the request may finish.
     pub(crate) fn skip_job(&self, id: &str, silo: &str) -> Result<(), ServerError> {
-        let mut inner = self.lock();
-        let request = inner.requests.get_mut(id).ok_or_else(|| not_found(id))?;
-        let job = request
-            .jobs
-            .get_mut(silo)
-            .ok_or_else(|| ServerError::NotFound {
-                what: "no job for that data silo".into(),
-            })?;
-        job.view.status = JobStatus::Skipped;
-        job.view.next_delivery_at = None;
-        request.settle();
-        self.changed(&mut inner, id);
-        Ok(())
+        self.update(id, |request| {
+            let job = request.job_mut(silo)?;
+            job.view.status = JobStatus::Skipped;
+            job.view.next_delivery_at = None;
+            request.settle();
+            Ok(())
+        })
     }
 
     /// Puts a silo's job back to delivering, for a new round of webhook deliveries.
     pub(crate) fn redeliver_job(&self, id: &str, silo: &str) -> Result<(), ServerError> {
-        let mut inner = self.lock();
-        let request = inner.requests.get_mut(id).ok_or_else(|| not_found(id))?;
-        if request.record.status.is_terminal() {
-            return Err(ServerError::Conflict {
-                message: format!("the request is {} already", request.record.status),
-            });
-        }
-        let job = request
-            .jobs
-            .get_mut(silo)
-            .ok_or_else(|| ServerError::NotFound {
-                what: "no job for that data silo".into(),
-            })?;
-        job.view.status = JobStatus::Delivering;
-        job.view.next_delivery_at = None;
-        job.round += 1;
-        self.changed(&mut inner, id);
-        Ok(())
+        self.update(id, |request| {
+            request.still_open()?;
+            let job = request.job_mut(silo)?;
+            job.view.status = JobStatus::Delivering;
+            job.view.next_delivery_at = None;
+            job.round += 1;
+            Ok(())
+        })
     }
 
     /// Whether a delivery loop of round `round` should still deliver this job: the
