@@ -20,12 +20,13 @@ use transcend_proto::endpoint::pending_requests::PendingRequestsQuery;
 use transcend_proto::endpoint::signing_key::SigningKeyPem;
 use transcend_proto::server::{Credentials, ServerError};
 use transcend_proto::types::{
-    AccessUpload, DatapointChunk, DatapointUpload, DownloadKeysPage, DsrStatus, ErasureReport,
-    IdentifierType, PendingRequest, PendingRequestsPage, RequestAttribute, RequestIdentifiersPage,
+    DatapointChunk, DatapointUpload, DownloadKeysPage, DsrStatus, ErasureReport, IdentifierType,
+    PendingRequest, PendingRequestsPage, RequestAttribute, RequestIdentifiersPage,
     RequestIdentifiersQuery, SubmitDsr, SubmitDsrResponse,
 };
-use transcend_proto::{Accepted, Report, Route, Service};
+use transcend_proto::{Accepted, Nonce, Report, Route, Service};
 
+use crate::access;
 use crate::auth::{authorize, job_of};
 use crate::config::ApiKeyConfig;
 use crate::files::store_file;
@@ -70,10 +71,6 @@ impl Api {
     }
 }
 
-/// A datapoint value larger than this (as pretty JSON) is kept on disk, listed with
-/// the job's files, rather than in memory with the profile.
-pub(crate) const LARGE_VALUE: usize = 64 * 1024;
-
 impl Service<Incoming> for Api {
     type Caller = Arc<ApiKeyConfig>;
     type FileBody = FileBody;
@@ -105,46 +102,34 @@ impl Service<Incoming> for Api {
     async fn upload_access(
         &self,
         key: Self::Caller,
-        report: Report<AccessUpload>,
+        nonce: Nonce,
+        body: Incoming,
     ) -> Result<Accepted, ServerError> {
         let shared = &self.0;
-        let claims = job_of(shared, &key, &report.nonce)?;
+        let claims = job_of(shared, &key, &nonce)?;
         shared
             .store
             .accepts_reports(&claims.request_id, &claims.silo_id)?;
-        // Large values go to disk before the store is touched: the store keeps what
-        // is small, and a listing never copies megabytes under its lock.
-        let mut upload = report.body;
-        let mut on_disk = Vec::new();
-        for profile in upload.profiles.iter_mut().flatten() {
-            let mut large = Vec::new();
-            for (name, value) in &profile.profile_data {
-                let bytes = serde_json::to_vec_pretty(value).unwrap_or_default();
-                if bytes.len() > LARGE_VALUE {
-                    large.push((name.clone(), bytes));
-                }
-            }
-            for (name, bytes) in large {
-                profile.profile_data.remove(&name);
-                let file = crate::files::store_json(
-                    shared,
-                    &claims,
-                    &name,
-                    profile.profile_id.as_deref(),
-                    bytes,
-                )
-                .await?;
-                on_disk.push(file);
-            }
-        }
-        shared
+        // Read as it arrives: large values go to disk before the store is touched, so
+        // the store keeps what is small and a listing never copies megabytes under
+        // its lock.
+        let read = access::read_report(Arc::clone(shared), &claims, body).await?;
+        let kept_on_disk: Vec<String> = read.files.iter().map(|f| f.path.clone()).collect();
+        let recorded = shared
             .store
             .report(&claims.request_id, &claims.silo_id, |job| {
-                for file in on_disk {
+                for file in read.files {
                     job.upload_datapoint(file, false);
                 }
-                job.upload_access(upload);
-            })?;
+                job.upload_access(read.upload);
+            });
+        if let Err(error) = recorded {
+            // The job stopped taking reports while this one arrived.
+            for path in kept_on_disk {
+                let _ = std::fs::remove_file(path);
+            }
+            return Err(error);
+        }
         tracing::info!(request = %claims.request_id, silo = %claims.silo_id, "report received");
         Ok(Accepted)
     }

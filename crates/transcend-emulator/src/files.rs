@@ -23,7 +23,7 @@ pub(crate) async fn store_file(
 ) -> Result<FileView, ServerError> {
     let datapoint = upload.datapoint_name.as_str();
     let name = upload.remote_id.as_deref().unwrap_or(datapoint);
-    let path = new_path(shared, claims, &safe(name)).await?;
+    let path = new_path(shared, claims, name).await?;
     let mut file = tokio::fs::File::create(&path)
         .await
         .map_err(|_| internal("file storage"))?;
@@ -72,30 +72,20 @@ pub(crate) async fn store_file(
     })
 }
 
-/// Writes a report's datapoint value (JSON, already serialised) to disk: a large
-/// value is kept there, not in memory. Listed with the job's files, named as the
-/// report download names it (`{silo}-{profile}-{datapoint}.json`).
-pub(crate) async fn store_json(
-    shared: &Shared,
+/// The file view of a report's datapoint value kept on disk: listed with the job's
+/// files, named as the report download names it (`{silo}-{profile}-{datapoint}.json`).
+pub(crate) fn json_file_view(
     claims: &NonceClaims,
     datapoint: &str,
     profile_id: Option<&str>,
-    bytes: Vec<u8>,
-) -> Result<FileView, ServerError> {
-    let path = new_path(shared, claims, &format!("{}.json", safe(datapoint))).await?;
-    let sha256: String = Sha256::digest(&bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
-    let size = bytes.len() as u64;
-    tokio::fs::write(&path, bytes)
-        .await
-        .map_err(|_| internal("file storage"))?;
+    size: u64,
+    sha256: String,
+    path: std::path::PathBuf,
+) -> FileView {
     let profile_part = profile_id
         .map(|id| format!("-{}", safe(id)))
         .unwrap_or_default();
-    tracing::info!(request = %claims.request_id, silo = %claims.silo_id, datapoint, size, "a large datapoint value was kept on disk");
-    Ok(FileView {
+    FileView {
         datapoint: datapoint.to_owned(),
         remote_id: Some(format!(
             "{}{profile_part}-{}.json",
@@ -106,25 +96,35 @@ pub(crate) async fn store_json(
         size,
         sha256,
         path: path.display().to_string(),
-    })
+    }
 }
 
-/// A new file's path in the job's directory (created when missing): `NNNNNN-name`,
-/// numbered so that no two files share a path.
+/// A job's directory (not created here).
+pub(crate) fn job_dir(shared: &Shared, claims: &NonceClaims) -> std::path::PathBuf {
+    shared
+        .storage_dir
+        .join(safe(&claims.request_id))
+        .join(safe(&claims.silo_id))
+}
+
+/// A new file's path in `dir`: `NNNNNN-name`, numbered so that no two files share a
+/// path; `name` is made safe as one path component.
+pub(crate) fn numbered(shared: &Shared, dir: &std::path::Path, name: &str) -> std::path::PathBuf {
+    let n = shared.files.fetch_add(1, Ordering::Relaxed);
+    dir.join(format!("{n:06}-{}", safe(name)))
+}
+
+/// A new file's path in the job's directory (created when missing).
 async fn new_path(
     shared: &Shared,
     claims: &NonceClaims,
     name: &str,
 ) -> Result<std::path::PathBuf, ServerError> {
-    let dir = shared
-        .storage_dir
-        .join(safe(&claims.request_id))
-        .join(safe(&claims.silo_id));
+    let dir = job_dir(shared, claims);
     tokio::fs::create_dir_all(&dir)
         .await
         .map_err(|_| internal("file storage"))?;
-    let n = shared.files.fetch_add(1, Ordering::Relaxed);
-    Ok(dir.join(format!("{n:06}-{name}")))
+    Ok(numbered(shared, &dir, name))
 }
 
 /// A name safe as one path component.

@@ -42,6 +42,7 @@
 //! about 2 MB while a 50 MB upload is received (files stream to disk).
 #![deny(missing_docs)]
 
+mod access;
 mod actions;
 mod api;
 mod auth;

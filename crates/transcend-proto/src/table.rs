@@ -2,8 +2,11 @@
 //!
 //! Each row names a [`Route`] variant, the [`Service`] method that serves it, the type
 //! that implements [`Endpoint`] in its own module (method, path template, retry class,
-//! scope, body kind and both sides of the mapping), and whether its request body is
-//! read whole (`buffered`) or handed over as a stream (`streamed`). The route enum,
+//! scope, body kind and both sides of the mapping), and how its request body reaches
+//! the service: read whole and decoded (`buffered`), handed over as a stream of bytes
+//! (`streamed`), handed over unread with the head's part of the input for a JSON body
+//! a server may want to read as it arrives (`json_stream`, see [`StreamedJson`]), or
+//! none, with the answer streamed (`download`). The route enum,
 //! routing, the service trait and [`dispatch`] are generated from it; so are the
 //! clients' retry classes and the servers' scope checks, through
 //! [`Route::info`]. Adding a row makes every `match` on [`Route`] and every `impl
@@ -18,9 +21,10 @@ use http_body::Body;
 use http_body_util::BodyExt;
 
 use crate::endpoint::{
-    BodyKind, Endpoint, EndpointInfo, PathParams, Received, download_file, download_keys,
-    enrich_identifiers, get_dsr, pending_requests, report_erasure, request_identifiers,
-    signing_key, submit_dsr, upload_access, upload_datapoint, upload_datapoint_chunked,
+    BodyKind, Endpoint, EndpointInfo, PathParams, Received, StreamedJson, download_file,
+    download_keys, enrich_identifiers, get_dsr, pending_requests, report_erasure,
+    request_identifiers, signing_key, submit_dsr, upload_access, upload_datapoint,
+    upload_datapoint_chunked,
 };
 use crate::server::{Credentials, DEFAULT_BODY_LIMIT, Reply, ServerError};
 
@@ -120,6 +124,7 @@ macro_rules! endpoint_table {
 
     (@streamed buffered) => { false };
     (@streamed streamed) => { true };
+    (@streamed json_stream) => { true };
     (@streamed download) => { false };
 
     (@method buffered, $(#[doc = $doc:literal])* $method:ident, $ty:path) => {
@@ -152,6 +157,20 @@ macro_rules! endpoint_table {
         ) -> impl Future<Output = Result<<$ty as Endpoint>::Output, ServerError>> + Send;
     };
 
+    (@method json_stream, $(#[doc = $doc:literal])* $method:ident, $ty:path) => {
+        $(#[doc = $doc])*
+        ///
+        /// The JSON body is the server's own stream, unread (a declared length over
+        /// [`body_limit`](Self::body_limit) was refused): enforce the limit on what
+        /// arrives, or read it whole with [`read_json`](crate::server::read_json).
+        fn $method(
+            &self,
+            caller: Self::Caller,
+            head: <$ty as StreamedJson>::Head,
+            body: B,
+        ) -> impl Future<Output = Result<<$ty as Endpoint>::Output, ServerError>> + Send;
+    };
+
     (@call buffered, $service:ident, $caller:ident, $head:ident, $params:ident, $body:ident, $method:ident, $ty:path) => {{
         let bytes = if <$ty as Endpoint>::INFO.body == BodyKind::Empty {
             Bytes::new()
@@ -167,6 +186,12 @@ macro_rules! endpoint_table {
         let (file, stream) = $service.$method($caller, input).await?;
         Ok(file.response(Reply::Stream(stream)))
     }};
+    (@call json_stream, $service:ident, $caller:ident, $head:ident, $params:ident, $body:ident, $method:ident, $ty:path) => {{
+        check_declared_length(&$head.headers, $service.body_limit())?;
+        let head = <$ty as StreamedJson>::read_head(&Received::new(&$head, $params, &[]))?;
+        let output = $service.$method($caller, head, $body).await?;
+        Ok(<$ty as Endpoint>::build_response(&output).map(Reply::full))
+    }};
     (@call streamed, $service:ident, $caller:ident, $head:ident, $params:ident, $body:ident, $method:ident, $ty:path) => {{
         check_declared_length(&$head.headers, $service.body_limit())?;
         let input = <$ty as Endpoint>::read_input(&Received::new(&$head, $params, &[]))?;
@@ -180,8 +205,8 @@ endpoint_table! {
     SubmitDsr => submit_dsr: submit_dsr::SubmitDsrEndpoint, buffered;
     /// The state of a DSR.
     GetDsr => get_dsr: get_dsr::GetDsrEndpoint, buffered;
-    /// JSON datapoints for an ACCESS job.
-    UploadAccess => upload_access: upload_access::UploadAccessEndpoint, buffered;
+    /// JSON datapoints for an ACCESS job; the body (up to 50 MB) is handed over unread.
+    UploadAccess => upload_access: upload_access::UploadAccessEndpoint, json_stream;
     /// The outcome of an ERASURE (or any) job.
     ReportErasure => report_erasure: report_erasure::ReportErasureEndpoint, buffered;
     /// One file for one datapoint; the body is streamed.
@@ -292,6 +317,20 @@ fn check_declared_length(headers: &HeaderMap, limit: u64) -> Result<(), ServerEr
     }
 }
 
+/// Reads a JSON body whole and decodes and validates it as [`dispatch`] does for a
+/// `buffered` row: refused with 413 as soon as what arrives passes `limit`, 400 for a
+/// body that breaks off, is not JSON, or is not a valid `T`. For services that take a
+/// `json_stream` row's body whole.
+pub async fn read_json<T, B>(body: B, limit: u64) -> Result<T, ServerError>
+where
+    T: serde::de::DeserializeOwned + transcend_types::Validate,
+    B: Body,
+    B::Error: std::fmt::Display,
+{
+    let bytes = read_body(body, &HeaderMap::new(), limit).await?;
+    crate::codec::decode_json_request(&bytes)
+}
+
 /// Reads a JSON body whole, refusing it as soon as it passes `limit` (by its declared
 /// length first, then by what arrives).
 async fn read_body<B>(body: B, headers: &HeaderMap, limit: u64) -> Result<Bytes, ServerError>
@@ -393,10 +432,15 @@ mod tests {
         let mut seen = std::collections::HashSet::new();
         for &route in Route::ALL {
             let info = route.info();
-            assert_eq!(
-                route.is_streamed(),
-                info.body == BodyKind::Stream,
+            // A byte stream is always handed over as one; a JSON body may be.
+            assert!(
+                route.is_streamed() || info.body != BodyKind::Stream,
                 "{}: the row's body kind and the endpoint's disagree",
+                info.name
+            );
+            assert!(
+                !route.is_streamed() || matches!(info.body, BodyKind::Stream | BodyKind::Json),
+                "{}: only a byte or JSON body can be handed over unread",
                 info.name
             );
             assert!(

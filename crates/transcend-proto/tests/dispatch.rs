@@ -15,14 +15,15 @@ use transcend_proto::endpoint::enrich_identifiers::Enrichment;
 use transcend_proto::endpoint::pending_requests::PendingRequestsQuery;
 use transcend_proto::endpoint::signing_key::SigningKeyPem;
 use transcend_proto::endpoint::submit_dsr::SubmitDsrEndpoint;
+use transcend_proto::endpoint::upload_access::UploadAccessEndpoint;
 use transcend_proto::endpoint::upload_datapoint;
-use transcend_proto::server::{Credentials, Reply, ServerError};
+use transcend_proto::server::{Credentials, Reply, ServerError, read_json};
 use transcend_proto::types::{
-    AccessUpload, DatapointChunk, DatapointUpload, DownloadKeysPage, DsrRecord, DsrStatus,
-    ErasureReport, PendingRequestsPage, RequestAction, RequestIdentifiersPage,
+    AccessProfile, AccessUpload, DatapointChunk, DatapointUpload, DownloadKeysPage, DsrRecord,
+    DsrStatus, ErasureReport, PendingRequestsPage, RequestAction, RequestIdentifiersPage,
     RequestIdentifiersQuery, RequestStatus, Subject, SubmitDsr, SubmitDsrResponse,
 };
-use transcend_proto::{Accepted, Config, Endpoint, Report, Route, Service, dispatch};
+use transcend_proto::{Accepted, Config, Endpoint, Nonce, Report, Route, Service, dispatch};
 
 /// A body that records whether anyone read it.
 struct Watched {
@@ -117,9 +118,12 @@ impl Service<Watched> for Double {
     async fn upload_access(
         &self,
         caller: String,
-        report: Report<AccessUpload>,
+        nonce: Nonce,
+        body: Watched,
     ) -> Result<Accepted, ServerError> {
-        self.called(format!("{caller} {}", report.nonce.expose()));
+        let upload: AccessUpload = read_json(body, self.body_limit()).await?;
+        let profiles = upload.profiles.map_or(0, |p| p.len());
+        self.called(format!("{caller} {} {profiles}", nonce.expose()));
         Ok(Accepted)
     }
 
@@ -312,6 +316,63 @@ async fn bodies_over_the_limit_are_413_declared_or_not() {
     // The body was left unread: the client must not reuse the connection.
     assert_eq!(refused.headers()["connection"], "close");
     assert!(double.calls.lock().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn a_json_stream_row_hands_over_the_head_and_the_unread_body() {
+    let double = Double::default();
+    let upload = AccessUpload::ready(vec![
+        AccessProfile::new("p1").datapoint("name", serde_json::json!("Ada")),
+    ]);
+    let request =
+        UploadAccessEndpoint::build_request(&config("good"), &Report::new("n-1", upload)).unwrap();
+    let (request, read) = watched(request);
+    let response = dispatch(&double, request).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(read.load(Ordering::SeqCst));
+    assert_eq!(*double.calls.lock().unwrap(), ["UploadAccess n-1 1"]);
+
+    // Over the limit by its declared length: refused before the body is touched.
+    let big = AccessUpload::ready(vec![
+        AccessProfile::new("p1").datapoint("name", serde_json::json!("x".repeat(2000))),
+    ]);
+    let request =
+        UploadAccessEndpoint::build_request(&config("good"), &Report::new("n-2", big)).unwrap();
+    let (request, read) = watched(request);
+    let refused = dispatch(&double, request).await;
+    assert_eq!(refused.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    assert!(
+        !read.load(Ordering::SeqCst),
+        "a declared oversize body is not read"
+    );
+
+    // Without a nonce the head is refused, and no body is read either.
+    let mut request = UploadAccessEndpoint::build_request(
+        &config("good"),
+        &Report::new("n-3", AccessUpload::not_found()),
+    )
+    .unwrap();
+    request.headers_mut().remove("x-transcend-nonce");
+    let (request, read) = watched(request);
+    assert_eq!(
+        dispatch(&double, request).await.status(),
+        StatusCode::BAD_REQUEST
+    );
+    assert!(!read.load(Ordering::SeqCst));
+
+    // Read whole by `read_json`: a bad value is named as a buffered row names it.
+    let request = Request::post("/v1/data-silo")
+        .header("authorization", "Bearer good")
+        .header("x-transcend-nonce", "n-4")
+        .body(Bytes::from_static(
+            br#"{"profiles":[{"profileId":"","profileData":{}}]}"#,
+        ))
+        .unwrap();
+    let response = dispatch(&double, watched(request).0).await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    let body = collected(response).await.into_body();
+    assert!(String::from_utf8_lossy(&body).contains("profiles[0].profileId"));
+    assert_eq!(double.calls.lock().unwrap().len(), 1);
 }
 
 #[tokio::test]

@@ -81,6 +81,19 @@ pub trait Endpoint {
     }
 }
 
+/// An endpoint whose JSON body a server may read as it arrives rather than whole: the
+/// part of its input the head carries. The endpoint table's `json_stream` rows hand
+/// the service this head and the body unread, so a large report can be parsed (and
+/// written out) piece by piece; [`read_json`](crate::server::read_json) reads it whole
+/// for a service that does not care. The wire is the same JSON either way.
+pub trait StreamedJson: Endpoint {
+    /// What the head carries: for a report, the job's nonce.
+    type Head: Send;
+
+    /// Server side: reads the head's part of the input (headers, path parameters).
+    fn read_head(request: &Received<'_>) -> Result<Self::Head, ServerError>;
+}
+
 /// A request as a server received it, routed: its head, the decoded path parameters,
 /// and the body (empty for [`BodyKind::Empty`] and [`BodyKind::Stream`] endpoints,
 /// whose bodies are not read here).

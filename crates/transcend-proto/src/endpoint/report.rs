@@ -119,6 +119,16 @@ macro_rules! report_endpoint {
             }
         }
 
+        impl $crate::endpoint::StreamedJson for $name {
+            type Head = $crate::secret::Nonce;
+
+            fn read_head(
+                request: &$crate::endpoint::Received<'_>,
+            ) -> Result<Self::Head, $crate::server::ServerError> {
+                $crate::codec::required_nonce(&request.head.headers)
+            }
+        }
+
         impl $crate::endpoint::ReportBody for $body {
             type Endpoint = $name;
         }

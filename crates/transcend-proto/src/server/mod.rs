@@ -10,7 +10,7 @@
 mod error;
 mod reply;
 
-pub use crate::table::{Route, Routed, Service, dispatch};
+pub use crate::table::{Route, Routed, Service, dispatch, read_json};
 pub use error::ServerError;
 pub use reply::Reply;
 
