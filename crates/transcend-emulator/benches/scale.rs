@@ -241,6 +241,36 @@ async fn large_report() {
         afters.push(after.saturating_sub(before));
     }
     let _ = std::fs::remove_file(&file);
+
+    // A 48 MB submission of empty strings (an attribute with 16 million values).
+    let file = std::env::temp_dir().join(format!(
+        "transcend-scale-submission-{}.json",
+        std::process::id()
+    ));
+    let length = {
+        use std::io::Write;
+        let mut out = std::io::BufWriter::new(std::fs::File::create(&file).unwrap());
+        out.write_all(br#"{"type":"ACCESS","subject":{"coreIdentifier":"big"},"subjectType":"customer","attributes":[{"key":"k","values":["""#).unwrap();
+        for _ in 0..16_000_000 {
+            out.write_all(br#","""#).unwrap();
+        }
+        out.write_all(b"]}]}").unwrap();
+        out.flush().unwrap();
+        std::fs::metadata(&file).unwrap().len()
+    };
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let before = common::rss();
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+    let status = send_file(&emulator, "/v1/data-subject-request", None, &file, length).await;
+    let peak = common::rss_peak();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    println!(
+        "{:.1} MB submission of empty strings: {status}; RSS growth while received {:.1} MB, after {:.1} MB",
+        length as f64 / 1e6,
+        peak.saturating_sub(before) as f64 / 1e6,
+        common::rss().saturating_sub(before) as f64 / 1e6,
+    );
+    let _ = std::fs::remove_file(&file);
     afters.sort();
     println!(
         "{REPORTS} access reports of {:.1} MB: RSS growth while received at most {:.1} MB; after \
@@ -280,17 +310,38 @@ async fn send_report(
     path: &std::path::Path,
     length: u64,
 ) -> http::StatusCode {
+    send_file(emulator, "/v1/data-silo", Some(nonce), path, length).await
+}
+
+/// `POST` to `endpoint` with the JSON in `path` as the body, streamed from the file.
+async fn send_file(
+    emulator: &Emulator,
+    endpoint: &str,
+    nonce: Option<&str>,
+    path: &std::path::Path,
+    length: u64,
+) -> http::StatusCode {
     let file = tokio::fs::File::open(path).await.unwrap();
     let frames = tokio_util::io::ReaderStream::with_capacity(file, 64 * 1024)
         .map(|chunk| chunk.map(http_body::Frame::data));
-    let request = http::Request::post(format!("{}/v1/data-silo", emulator.base_url()))
+    let mut request = http::Request::post(format!("{}{endpoint}", emulator.base_url()))
         .header("authorization", format!("Bearer {}", emulator.api_key()))
         .header("content-type", "application/json")
-        .header("content-length", length)
-        .header("x-transcend-nonce", nonce)
+        .header("content-length", length);
+    if let Some(nonce) = nonce {
+        request = request.header("x-transcend-nonce", nonce);
+    }
+    let request = request
         .body(http_body_util::StreamBody::new(frames))
         .unwrap();
     let http = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
         .build_http();
-    http.request(request).await.unwrap().status()
+    let response = http.request(request).await.unwrap();
+    let status = response.status();
+    if !status.is_success() {
+        use http_body_util::BodyExt;
+        let body = response.into_body().collect().await.unwrap().to_bytes();
+        println!("{}", String::from_utf8_lossy(&body));
+    }
+    status
 }
