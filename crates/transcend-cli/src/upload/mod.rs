@@ -289,7 +289,7 @@ pub async fn run(args: UploadArgs) -> Result<(), String> {
     writer.finish()?;
 
     let receipts_path = args.receipts_path();
-    let totals = receipts::write(&journal_path, &receipts_path, &scan.sha256, scan.rows, run)?;
+    let totals = receipts::write(&journal_path, &receipts_path, scan.rows, run)?;
     let summary = receipts::Summary {
         input: args.file.display().to_string(),
         journal: journal_path.display().to_string(),

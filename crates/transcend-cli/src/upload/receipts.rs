@@ -5,7 +5,7 @@ use std::path::Path;
 
 use serde::Serialize;
 
-use super::journal::{self, Outcome, SETTLED};
+use super::journal::{self, Outcome};
 
 /// This run's counts.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -64,16 +64,13 @@ impl Summary {
     }
 }
 
-/// Writes the receipts from the journal: each settled row, and each row the run
-/// `run` failed. Rows appear in the order their outcomes were recorded.
-pub fn write(
-    journal_path: &Path,
-    receipts: &Path,
-    input_sha256: &str,
-    rows: u64,
-    run: u32,
-) -> Result<Totals, String> {
-    let progress = journal::load(journal_path, input_sha256, rows)?;
+/// Writes the receipts from the journal (already checked against the input when the
+/// run started): each settled row, and each row the run `run` failed. Rows appear in
+/// the order their outcomes were recorded. One pass: a row has at most one outcome per
+/// run and a settled row is never sent again, so a failure of this run is never
+/// followed by a settled outcome for the same row, and failures of earlier runs are
+/// left out.
+pub fn write(journal_path: &Path, receipts: &Path, rows: u64, run: u32) -> Result<Totals, String> {
     let failed_write = |e: csv::Error| format!("cannot write {}: {e}", receipts.display());
     let mut writer = csv::Writer::from_path(receipts).map_err(failed_write)?;
     writer
@@ -94,12 +91,7 @@ pub fn write(
     let mut totals = Totals::default();
     let mut listed = 0u64;
     for done in journal::outcomes(journal_path)? {
-        let settled_now = progress.of(done.row) & SETTLED != 0;
-        let keep = match done.outcome {
-            Outcome::Failed => done.run == run && !settled_now,
-            _ => true,
-        };
-        if !keep {
+        if done.outcome == Outcome::Failed && done.run != run {
             continue;
         }
         listed += 1;
