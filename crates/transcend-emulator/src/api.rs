@@ -20,17 +20,17 @@ use transcend_proto::endpoint::pending_requests::PendingRequestsQuery;
 use transcend_proto::endpoint::signing_key::SigningKeyPem;
 use transcend_proto::server::{Credentials, ServerError};
 use transcend_proto::types::{
-    DatapointChunk, DatapointUpload, DownloadKeysPage, DsrStatus, ErasureReport, IdentifierType,
-    PendingRequest, PendingRequestsPage, RequestAttribute, RequestIdentifiersPage,
-    RequestIdentifiersQuery, SubmitDsr, SubmitDsrResponse,
+    DatapointUpload, DownloadKeysPage, DsrStatus, ErasureReport, IdentifierType, PendingRequest,
+    PendingRequestsPage, RequestAttribute, RequestIdentifiersPage, RequestIdentifiersQuery,
+    SubmitDsr, SubmitDsrResponse,
 };
 use transcend_proto::{Accepted, Nonce, Report, Route, Service};
 
-use crate::access;
 use crate::auth::{authorize, job_of};
 use crate::config::ApiKeyConfig;
 use crate::files::store_file;
 use crate::report;
+use crate::report_stream;
 use crate::state::Shared;
 use crate::store::JobState;
 use crate::webhook::ENRICHER_PREFIX;
@@ -113,7 +113,7 @@ impl Service<Incoming> for Api {
         // Read as it arrives: large values go to disk before the store is touched, so
         // the store keeps what is small and a listing never copies megabytes under
         // its lock.
-        let read = access::read_report(Arc::clone(shared), &claims, body).await?;
+        let read = report_stream::read_report(Arc::clone(shared), &claims, body).await?;
         let kept_on_disk: Vec<String> = read.files.iter().map(|f| f.path.clone()).collect();
         let recorded = shared
             .store
@@ -167,9 +167,30 @@ impl Service<Incoming> for Api {
     async fn upload_datapoint_chunked(
         &self,
         key: Self::Caller,
-        report: Report<DatapointChunk>,
+        nonce: Nonce,
+        body: Incoming,
     ) -> Result<Accepted, ServerError> {
-        self.report(&key, report, JobState::upload_datapoint_chunked)
+        let shared = &self.0;
+        let claims = job_of(shared, &key, &nonce)?;
+        shared
+            .store
+            .accepts_reports(&claims.request_id, &claims.silo_id)?;
+        // Read as it arrives, as access reports are: a large page goes to disk.
+        let read = report_stream::read_page(Arc::clone(shared), &claims, body).await?;
+        let kept_on_disk = read.on_disk.as_ref().map(|(path, _)| path.clone());
+        let recorded = shared
+            .store
+            .report(&claims.request_id, &claims.silo_id, |job| {
+                job.upload_datapoint_chunked(read.chunk, read.on_disk);
+            });
+        if let Err(error) = recorded {
+            if let Some(path) = kept_on_disk {
+                let _ = std::fs::remove_file(path);
+            }
+            return Err(error);
+        }
+        tracing::info!(request = %claims.request_id, silo = %claims.silo_id, "datapoint page received");
+        Ok(Accepted)
     }
 
     async fn signing_key(&self, _: Self::Caller, _: ()) -> Result<SigningKeyPem, ServerError> {

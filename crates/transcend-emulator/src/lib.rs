@@ -42,7 +42,6 @@
 //! about 2 MB while a 50 MB upload is received (files stream to disk).
 #![deny(missing_docs)]
 
-mod access;
 mod actions;
 mod api;
 mod auth;
@@ -56,6 +55,7 @@ mod limits;
 mod nonce;
 mod persist;
 mod report;
+mod report_stream;
 mod state;
 mod store;
 mod trigger;

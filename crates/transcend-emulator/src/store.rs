@@ -1277,14 +1277,24 @@ impl JobState {
         }
     }
 
-    /// `POST /v1/datapoint-chunked`: the last page completes the datapoint.
-    pub(crate) fn upload_datapoint_chunked(&mut self, chunk: DatapointChunk) {
+    /// `POST /v1/datapoint-chunked`: the last page completes the datapoint. `on_disk`:
+    /// where a large page's records were written, and their size.
+    pub(crate) fn upload_datapoint_chunked(
+        &mut self,
+        chunk: DatapointChunk,
+        on_disk: Option<(std::path::PathBuf, u64)>,
+    ) {
         let (name, last) = (chunk.datapoint_name.clone(), chunk.is_last_page);
+        let (path, size) = on_disk.map_or((None, None), |(path, size)| {
+            (Some(path.display().to_string()), Some(size))
+        });
         self.view.pages.push(PageView {
             datapoint: chunk.datapoint_name,
             file_id: chunk.file_id,
             data: chunk.data,
             is_last_page: chunk.is_last_page,
+            path,
+            size,
         });
         if last {
             self.datapoint_reported(&name);

@@ -179,10 +179,17 @@ pub struct PageView {
     pub datapoint: String,
     /// The page's id.
     pub file_id: Option<String>,
-    /// Its records.
+    /// Its records, when kept in memory (empty when they are on disk).
     pub data: Vec<serde_json::Value>,
     /// Whether it was the last.
     pub is_last_page: bool,
+    /// Where its records are kept, as a JSON list, when the page was too large to keep
+    /// in memory.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    /// The size of that file, in bytes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub size: Option<u64>,
 }
 
 /// A file received.

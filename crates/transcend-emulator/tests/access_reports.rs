@@ -1,6 +1,7 @@
-//! `POST /v1/data-silo` is read as it arrives: a report refused part way (bad JSON,
-//! over the limit, a dropped connection) leaves nothing behind, not even the values
-//! already written to disk, and the job still takes the next report.
+//! JSON reports are read as they arrive: a report refused part way (bad JSON, over the
+//! limit, a dropped connection) leaves nothing behind, not even the values already
+//! written to disk, and the job still takes the next report; a large page of a chunked
+//! datapoint is kept on disk.
 
 mod common;
 
@@ -176,5 +177,46 @@ async fn a_report_refused_part_way_leaves_nothing_and_the_next_one_is_taken() {
     let kept: String = serde_json::from_slice(&std::fs::read(&job.files[0].path).unwrap()).unwrap();
     assert_eq!(kept, history);
     assert_eq!(files_under(&files).len(), 1);
+    emulator.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_large_datapoint_page_is_kept_on_disk_and_a_small_one_in_memory() {
+    let silo = TestSilo::start(TestSilo::accepting()).await;
+    let emulator = Emulator::builder()
+        .data_silo(
+            silo.silo("users-db")
+                .actions([RequestAction::Access])
+                .datapoints(["friends"]),
+        )
+        .start()
+        .await
+        .unwrap();
+    let client = client(&emulator);
+    let dsr = SubmitDsr::new(RequestAction::Access, Subject::new("ada"), "customer");
+    let id = client.submit_dsr(&dsr).await.unwrap().request.id;
+    let nonce = silo.wait_for(1).await.remove(0).nonce;
+    // About 300 KB of records in the first page, one record in the last.
+    let large: Vec<serde_json::Value> = (0..10_000)
+        .map(|i| serde_json::json!({"friend": i, "since": "2020"}))
+        .collect();
+    let small = vec![serde_json::json!({"friend": "last"})];
+    let pages = client
+        .upload_datapoint_chunked(&nonce, "friends", vec![large.clone(), small.clone()])
+        .await
+        .unwrap();
+    assert_eq!(pages, 2);
+    let view = eventually(&emulator, &id, |v| v.status == RequestStatus::Downloadable).await;
+    let [first, last] = &view.jobs[0].pages[..] else {
+        panic!("{:?}", view.jobs[0].pages.len())
+    };
+    assert!(first.data.is_empty() && !first.is_last_page);
+    let path = first.path.as_deref().expect("the large page is on disk");
+    let bytes = std::fs::read(path).unwrap();
+    assert_eq!(first.size, Some(bytes.len() as u64));
+    let kept: Vec<serde_json::Value> = serde_json::from_slice(&bytes).unwrap();
+    assert_eq!(kept, large);
+    assert_eq!(last.data, small);
+    assert!(last.path.is_none() && last.is_last_page);
     emulator.shutdown().await;
 }

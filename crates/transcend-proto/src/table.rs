@@ -211,8 +211,8 @@ endpoint_table! {
     ReportErasure => report_erasure: report_erasure::ReportErasureEndpoint, buffered;
     /// One file for one datapoint; the body is streamed.
     UploadDatapoint => upload_datapoint: upload_datapoint::UploadDatapointEndpoint, streamed;
-    /// One page of JSON for one datapoint.
-    UploadDatapointChunked => upload_datapoint_chunked: upload_datapoint_chunked::UploadDatapointChunkedEndpoint, buffered;
+    /// One page of JSON for one datapoint; the body is handed over unread.
+    UploadDatapointChunked => upload_datapoint_chunked: upload_datapoint_chunked::UploadDatapointChunkedEndpoint, json_stream;
     /// The public key that signs webhook tokens.
     SigningKey => signing_key: signing_key::SigningKeyEndpoint, buffered;
     /// A page of the identifiers a request holds.

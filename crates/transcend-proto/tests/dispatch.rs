@@ -155,8 +155,10 @@ impl Service<Watched> for Double {
     async fn upload_datapoint_chunked(
         &self,
         caller: String,
-        _: Report<DatapointChunk>,
+        _: Nonce,
+        body: Watched,
     ) -> Result<Accepted, ServerError> {
+        let _: DatapointChunk = read_json(body, self.body_limit()).await?;
         self.called(caller);
         Ok(Accepted)
     }

@@ -1,8 +1,9 @@
-//! `POST /v1/data-silo` read as it arrives: an access report is parsed piece by piece
-//! on a blocking thread while its bytes come in, and every datapoint value is copied
-//! (re-serialised, never held as a tree) into a buffer that turns into a file on disk
-//! once it passes [`LARGE_VALUE`] or the report's in-memory budget is spent. What the
-//! store keeps of a report is therefore bounded whatever its size; the rest is listed
+//! JSON reports read as they arrive (`POST /v1/data-silo`, `POST /v1/datapoint-chunked`):
+//! a report is parsed piece by piece on a blocking thread while its bytes come in, and
+//! every datapoint value (or a page's records) is copied (re-serialised, never held as
+//! a tree) into a buffer that turns into a file on disk once it passes [`LARGE_VALUE`]
+//! or the report's in-memory budget is spent. What the store keeps of a report is
+//! therefore bounded whatever its size; the rest is listed
 //! with the job's files and downloads from disk.
 
 use std::fs::File;
@@ -18,7 +19,7 @@ use serde_json::ser::PrettyFormatter;
 use sha2::{Digest, Sha256};
 use tokio::sync::mpsc;
 use transcend_proto::server::ServerError;
-use transcend_proto::types::{AccessProfile, AccessStatus, AccessUpload, Validate};
+use transcend_proto::types::{AccessProfile, AccessStatus, AccessUpload, DatapointChunk, Validate};
 
 use crate::files::{self, internal};
 use crate::nonce::NonceClaims;
@@ -46,23 +47,72 @@ pub(crate) struct ReadReport {
     pub files: Vec<FileView>,
 }
 
+/// A page of a chunked datapoint, read: its records in memory when small, else on disk.
+#[derive(Debug)]
+pub(crate) struct ReadPage {
+    /// The page, its `data` empty when it is on disk (validated).
+    pub chunk: DatapointChunk,
+    /// Where its `data` (a JSON array) is kept, and its size, when on disk.
+    pub on_disk: Option<(PathBuf, u64)>,
+}
+
 /// Reads an access report from `body` within the configured body limit. On any
 /// failure (a body over the limit or broken off, JSON that is not a valid report, a
 /// disk that refuses), the files written so far are deleted and the reason logged.
 pub(crate) async fn read_report(
     shared: Arc<Shared>,
     claims: &NonceClaims,
-    mut body: Incoming,
+    body: Incoming,
 ) -> Result<ReadReport, ServerError> {
+    let parsed = read_streamed(shared, claims, body, "an access report", parse_upload).await?;
+    Ok(finish(claims, parsed))
+}
+
+/// Reads a page of `POST /v1/datapoint-chunked` as [`read_report`] reads a report: its
+/// `data` goes to disk once it passes [`LARGE_VALUE`].
+pub(crate) async fn read_page(
+    shared: Arc<Shared>,
+    claims: &NonceClaims,
+    body: Incoming,
+) -> Result<ReadPage, ServerError> {
+    let parsed = read_streamed(shared, claims, body, "a datapoint page", parse_page).await?;
+    let on_disk = parsed.spilled.into_iter().next().map(|page| {
+        tracing::info!(
+            request = %claims.request_id,
+            silo = %claims.silo_id,
+            datapoint = %parsed.value.datapoint_name,
+            size = page.size,
+            "a large datapoint page was kept on disk"
+        );
+        (page.path, page.size)
+    });
+    Ok(ReadPage {
+        chunk: parsed.value,
+        on_disk,
+    })
+}
+
+/// A parser of one kind of report, reading from the body and writing values out.
+type ParseFn<T> = fn(BufReader<ChannelReader>, &mut Open<'_>) -> Result<Parsed<T>, Failed>;
+
+/// Feeds `body` to `parse` on a blocking thread, within the body limit; on failure
+/// deletes what was written and logs why.
+async fn read_streamed<T: Send + 'static>(
+    shared: Arc<Shared>,
+    claims: &NonceClaims,
+    mut body: Incoming,
+    what: &'static str,
+    parse: ParseFn<T>,
+) -> Result<Parsed<T>, ServerError> {
     let limit = shared.config.body_limit;
     let dir = files::job_dir(&shared, claims);
     let (chunks, rx) = mpsc::channel::<Bytes>(CHUNKS_IN_FLIGHT);
     let parser = {
         let shared = Arc::clone(&shared);
         tokio::task::spawn_blocking(move || {
-            let mut open = |datapoint: &str| {
+            let mut open = |name: &str| {
                 std::fs::create_dir_all(&dir)?;
-                let path = files::numbered(&shared, &dir, &format!("{datapoint}.json"));
+                let path = files::numbered(&shared, &dir, &format!("{name}.json"));
                 File::create(&path).map(|file| (path, file))
             };
             parse(
@@ -75,7 +125,7 @@ pub(crate) async fn read_report(
     let pumped: Result<(), ServerError> = async {
         while let Some(frame) = body.frame().await {
             let frame = frame.map_err(|e| ServerError::BadRequest {
-                message: format!("report broke off: {e}"),
+                message: format!("the body broke off: {e}"),
             })?;
             if let Ok(mut data) = frame.into_data() {
                 received += data.len() as u64;
@@ -106,15 +156,7 @@ pub(crate) async fn read_report(
             discard(&failure.created);
             Err(failure.error)
         }
-        (Ok(()), Ok(parsed)) => match parsed.upload.validate() {
-            Err(invalid) => {
-                discard(&parsed.created);
-                Err(ServerError::BadRequest {
-                    message: invalid.to_string(),
-                })
-            }
-            Ok(()) => Ok(finish(claims, parsed)),
-        },
+        (Ok(()), Ok(parsed)) => Ok(parsed),
     };
     if let Err(error) = &outcome {
         tracing::warn!(
@@ -122,15 +164,15 @@ pub(crate) async fn read_report(
             silo = %claims.silo_id,
             received,
             reason = %error,
-            "an access report was refused or broke off; the values written to disk are deleted"
+            "{what} was refused or broke off; the values written to disk are deleted"
         );
     }
     outcome
 }
 
 /// The files of a parsed report, named as the report download names them.
-fn finish(claims: &NonceClaims, parsed: Parsed) -> ReadReport {
-    let profiles = parsed.upload.profiles.as_deref().unwrap_or_default();
+fn finish(claims: &NonceClaims, parsed: Parsed<AccessUpload>) -> ReadReport {
+    let profiles = parsed.value.profiles.as_deref().unwrap_or_default();
     let files = parsed
         .spilled
         .into_iter()
@@ -156,7 +198,7 @@ fn finish(claims: &NonceClaims, parsed: Parsed) -> ReadReport {
         })
         .collect();
     ReadReport {
-        upload: parsed.upload,
+        upload: parsed.value,
         files,
     }
 }
@@ -208,10 +250,10 @@ struct Spilled {
     sha256: String,
 }
 
-/// A report parsed: small values in `upload`, the rest on disk.
+/// A report parsed and validated: small values in `value`, the rest on disk.
 #[derive(Debug)]
-struct Parsed {
-    upload: AccessUpload,
+struct Parsed<T> {
+    value: T,
     spilled: Vec<Spilled>,
     /// Every file created, for clean-up.
     created: Vec<PathBuf>,
@@ -241,7 +283,34 @@ struct Context<'a, 'o> {
 }
 
 /// Parses an access report from `reader`, writing values out through `open`.
-fn parse<R: Read>(reader: R, open: &mut Open<'_>) -> Result<Parsed, Failed> {
+fn parse_upload<R: Read>(reader: R, open: &mut Open<'_>) -> Result<Parsed<AccessUpload>, Failed> {
+    parse_with(reader, open, |context, json| {
+        UploadSeed(context).deserialize(json)
+    })
+}
+
+/// Parses a datapoint page from `reader`, writing its `data` out through `open` when
+/// it is large.
+fn parse_page<R: Read>(reader: R, open: &mut Open<'_>) -> Result<Parsed<DatapointChunk>, Failed> {
+    parse_with(reader, open, |context, json| {
+        PageSeed(context).deserialize(json)
+    })
+}
+
+/// Runs `seed` over the JSON in `reader`, then checks that nothing follows it and that
+/// the value is valid.
+fn parse_with<R, T>(
+    reader: R,
+    open: &mut Open<'_>,
+    seed: impl FnOnce(
+        &mut Context<'_, '_>,
+        &mut serde_json::Deserializer<serde_json::de::IoRead<R>>,
+    ) -> Result<T, serde_json::Error>,
+) -> Result<Parsed<T>, Failed>
+where
+    R: Read,
+    T: Validate,
+{
     let mut context = Context {
         open,
         kept: 0,
@@ -251,27 +320,100 @@ fn parse<R: Read>(reader: R, open: &mut Open<'_>) -> Result<Parsed, Failed> {
         profile: 0,
     };
     let mut json = serde_json::Deserializer::from_reader(reader);
-    let parsed = UploadSeed(&mut context)
-        .deserialize(&mut json)
-        .and_then(|upload| json.end().map(|()| upload));
-    match parsed {
-        Ok(upload) => Ok(Parsed {
-            upload,
-            spilled: context.spilled,
-            created: context.created,
-        }),
-        Err(error) => Err(Failed {
-            error: match context.disk_error {
-                Some(io) => {
-                    tracing::error!(error = %io, "a report value could not be written to disk");
-                    internal("file storage")
-                }
-                None => ServerError::BadRequest {
-                    message: format!("invalid body: {error}"),
-                },
+    let parsed = seed(&mut context, &mut json).and_then(|value| json.end().map(|()| value));
+    let error = match parsed {
+        Ok(value) => match value.validate() {
+            Ok(()) => {
+                return Ok(Parsed {
+                    value,
+                    spilled: context.spilled,
+                    created: context.created,
+                });
+            }
+            Err(invalid) => ServerError::BadRequest {
+                message: invalid.to_string(),
             },
-            created: context.created,
-        }),
+        },
+        Err(error) => match context.disk_error {
+            Some(io) => {
+                tracing::error!(error = %io, "a report value could not be written to disk");
+                internal("file storage")
+            }
+            None => ServerError::BadRequest {
+                message: format!("invalid body: {error}"),
+            },
+        },
+    };
+    Err(Failed {
+        error,
+        created: context.created,
+    })
+}
+
+/// A page: `dataPointName`, `data` (a list, kept or written out whole), `fileId`,
+/// `isLastPage`; other fields are ignored, as the page's type ignores them.
+struct PageSeed<'c, 'a, 'o>(&'c mut Context<'a, 'o>);
+
+impl<'de> DeserializeSeed<'de> for PageSeed<'_, '_, '_> {
+    type Value = DatapointChunk;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for PageSeed<'_, '_, '_> {
+    type Value = DatapointChunk;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a datapoint page object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let (mut name, mut data, mut file_id, mut last) = (None, None, None, false);
+        while let Some(key) = map.next_key::<String>()? {
+            match key.as_str() {
+                "dataPointName" => name = Some(map.next_value::<String>()?),
+                "data" => {
+                    let context = &mut *self.0;
+                    let room = LARGE_VALUE;
+                    let mut out = Spill::new(room, "page", context);
+                    map.next_value_seed(ValueSeed(&mut out))?;
+                    if out.first != Some(b'[') {
+                        return Err(de::Error::invalid_type(
+                            de::Unexpected::Other("a value that is not a list"),
+                            &"a list of records",
+                        ));
+                    }
+                    data = Some(match out.finish().map_err(|e| disk_failure(self.0, e))? {
+                        Spilt::Kept(bytes) => {
+                            serde_json::from_slice::<Vec<serde_json::Value>>(&bytes)
+                                .map_err(de::Error::custom)?
+                        }
+                        Spilt::Written { path, size, sha256 } => {
+                            self.0.spilled.push(Spilled {
+                                profile: 0,
+                                datapoint: String::new(),
+                                path,
+                                size,
+                                sha256,
+                            });
+                            Vec::new()
+                        }
+                    });
+                }
+                "fileId" => file_id = map.next_value::<Option<String>>()?,
+                "isLastPage" => last = map.next_value::<Option<bool>>()?.unwrap_or(false),
+                _ => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        let name = name.ok_or_else(|| de::Error::missing_field("dataPointName"))?;
+        let data = data.ok_or_else(|| de::Error::missing_field("data"))?;
+        let mut chunk = DatapointChunk::new(name, data, last);
+        chunk.file_id = file_id;
+        Ok(chunk)
     }
 }
 
@@ -469,6 +611,8 @@ struct Spill<'c, 'a, 'o> {
     hash: Sha256,
     /// A write to disk that failed (the serializer only sees that one did).
     failed: Option<io::Error>,
+    /// The value's first byte (`[` for a list).
+    first: Option<u8>,
 }
 
 /// Where a value ended up.
@@ -492,10 +636,14 @@ impl<'c, 'a, 'o> Spill<'c, 'a, 'o> {
             size: 0,
             hash: Sha256::new(),
             failed: None,
+            first: None,
         }
     }
 
     fn write_out(&mut self, data: &[u8]) -> io::Result<()> {
+        if self.first.is_none() {
+            self.first = data.first().copied();
+        }
         self.size += data.len() as u64;
         if let Some((_, file)) = &mut self.file {
             self.hash.update(data);
@@ -558,14 +706,14 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn parse_in(dir: &std::path::Path, body: &[u8]) -> Result<Parsed, Failed> {
+    fn parse_in(dir: &std::path::Path, body: &[u8]) -> Result<Parsed<AccessUpload>, Failed> {
         let mut n = 0;
         let mut open = |name: &str| {
             n += 1;
             let path = dir.join(format!("{n}-{name}.json"));
             File::create(&path).map(|f| (path, f))
         };
-        parse(body, &mut open)
+        parse_upload(body, &mut open)
     }
 
     fn temp_dir(name: &str) -> PathBuf {
@@ -589,7 +737,7 @@ mod tests {
         let bytes = serde_json::to_vec(&body).unwrap();
         let parsed = parse_in(&dir, &bytes).unwrap();
         let typed: AccessUpload = serde_json::from_slice(&bytes).unwrap();
-        assert_eq!(parsed.upload, typed);
+        assert_eq!(parsed.value, typed);
         assert!(parsed.spilled.is_empty() && parsed.created.is_empty());
         std::fs::remove_dir_all(dir).unwrap();
     }
@@ -622,7 +770,7 @@ mod tests {
             .map(|b| format!("{b:02x}"))
             .collect();
         assert_eq!(spilled.sha256, sha);
-        let profiles = parsed.upload.profiles.unwrap();
+        let profiles = parsed.value.profiles.unwrap();
         assert_eq!(profiles[1].profile_data.get("tiny"), Some(&json!("t")));
         assert!(!profiles[1].profile_data.contains_key("history"));
         std::fs::remove_dir_all(dir).unwrap();
@@ -636,7 +784,7 @@ mod tests {
             (0..20).map(|i| (format!("d{i}"), json!(value))).collect();
         let body = json!({"profiles": [{"profileData": data}]});
         let parsed = parse_in(&dir, &serde_json::to_vec(&body).unwrap()).unwrap();
-        let kept = &parsed.upload.profiles.unwrap()[0].profile_data;
+        let kept = &parsed.value.profiles.unwrap()[0].profile_data;
         let kept_bytes: usize = kept.values().map(|v| v.to_string().len()).sum();
         assert!(kept_bytes <= KEPT_PER_REPORT, "{kept_bytes}");
         assert_eq!(kept.len() + parsed.spilled.len(), 20);
@@ -677,10 +825,61 @@ mod tests {
             r#"{{"profiles":[{{"profileData":{{"big":"{}"}}}}]}}"#,
             "x".repeat(LARGE_VALUE * 2)
         );
-        let failed = parse(body.as_bytes(), &mut open).unwrap_err();
+        let failed = parse_upload(body.as_bytes(), &mut open).unwrap_err();
         assert_eq!(
             failed.error.status(),
             http::StatusCode::INTERNAL_SERVER_ERROR
         );
+    }
+
+    fn page_in(dir: &std::path::Path, body: &[u8]) -> Result<Parsed<DatapointChunk>, Failed> {
+        let mut n = 0;
+        let mut open = |name: &str| {
+            n += 1;
+            let path = dir.join(format!("{n}-{name}.json"));
+            File::create(&path).map(|f| (path, f))
+        };
+        parse_page(body, &mut open)
+    }
+
+    #[test]
+    fn a_small_page_stays_in_memory_and_a_large_one_goes_to_disk() {
+        let dir = temp_dir("pages");
+        let body = json!({"isLastPage": true, "data": [{"a": 1}, "b"], "dataPointName": "friends", "x": 1});
+        let bytes = serde_json::to_vec(&body).unwrap();
+        let parsed = page_in(&dir, &bytes).unwrap();
+        let typed: DatapointChunk = serde_json::from_slice(&bytes).unwrap();
+        assert_eq!(parsed.value, typed);
+        assert!(parsed.spilled.is_empty());
+
+        let rows: Vec<_> = (0..5_000).map(|i| json!({"friend": i})).collect();
+        let body = json!({"dataPointName": "friends", "fileId": "page 2", "data": rows});
+        let parsed = page_in(&dir, &serde_json::to_vec(&body).unwrap()).unwrap();
+        assert!(parsed.value.data.is_empty());
+        assert_eq!(parsed.value.file_id.as_deref(), Some("page 2"));
+        assert!(!parsed.value.is_last_page);
+        let [page] = &parsed.spilled[..] else {
+            panic!("{:?}", parsed.spilled)
+        };
+        let written: Vec<serde_json::Value> =
+            serde_json::from_slice(&std::fs::read(&page.path).unwrap()).unwrap();
+        assert_eq!(written, rows);
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn a_page_must_name_its_datapoint_and_carry_a_list() {
+        let dir = temp_dir("bad-pages");
+        for (body, says) in [
+            (&br#"{"data":[]}"#[..], "dataPointName"),
+            (br#"{"dataPointName":"f"}"#, "data"),
+            (br#"{"dataPointName":"f","data":{"a":1}}"#, "list"),
+            (br#"{"dataPointName":"","data":[]}"#, "dataPointName"),
+        ] {
+            let failed = page_in(&dir, body).unwrap_err();
+            assert_eq!(failed.error.status(), http::StatusCode::BAD_REQUEST);
+            assert!(failed.error.to_string().contains(says), "{}", failed.error);
+        }
+        std::fs::remove_dir_all(dir).unwrap();
     }
 }
