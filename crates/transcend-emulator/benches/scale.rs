@@ -4,6 +4,7 @@
 //! 1. Submit latency (one at a time, through the SDK's client) with 100,000 stored
 //!    requests against 1,000: the duplicate check and the store must not slow down
 //!    with size.
+//!    The same for a cron silo's first page of pending jobs.
 //! 2. Memory per stored request: RSS growth over the 99,000 requests added between.
 //! 3. `--data-dir` holding 100,000 requests: the time from `start()` to ready, and a
 //!    submit's latency right after the restart against right before it (five
@@ -28,6 +29,7 @@ const SAMPLES: usize = 2_000;
 const SMALL: usize = 1_000;
 const RESTARTS: usize = 5;
 const REPORTS: usize = 5;
+const PULLS: usize = 200;
 
 fn many() -> usize {
     std::env::var("SCALE_BENCH_REQUESTS")
@@ -82,6 +84,21 @@ async fn fill(client: &Client, from: usize, total: usize) {
         .await;
 }
 
+/// Median time for a cron silo to get its first page of pending jobs.
+async fn pull_latency(client: &Client) -> Duration {
+    let mut times = Vec::with_capacity(PULLS);
+    for _ in 0..PULLS {
+        let started = Instant::now();
+        let first = std::pin::pin!(client.pending_requests("warehouse", RequestAction::Access, 50))
+            .next()
+            .await;
+        times.push(started.elapsed());
+        assert!(matches!(first, Some(Ok(_))));
+    }
+    times.sort();
+    times[PULLS / 2]
+}
+
 /// Median and p99 of `SAMPLES` submits, one at a time.
 async fn latency(client: &Client, prefix: &str) -> (Duration, Duration) {
     let mut times = Vec::with_capacity(SAMPLES);
@@ -112,16 +129,23 @@ fn main() {
         let api = client(&emulator);
         fill(&api, 0, SMALL).await;
         let (small_p50, small_p99) = latency(&api, "small").await;
+        let small_pull = pull_latency(&api).await;
         let rss_before = common::rss();
         let held_before = emulator.request_count();
         fill(&api, SMALL, many).await;
         let added = emulator.request_count() - held_before;
         let rss_after = common::rss();
         let (large_p50, large_p99) = latency(&api, "large").await;
+        let large_pull = pull_latency(&api).await;
         println!(
             "submit latency, one at a time, {SAMPLES} samples: {SMALL} stored p50 {small_p50:?} p99 {small_p99:?}; \
              {many} stored p50 {large_p50:?} p99 {large_p99:?} = {:.2}x (p50)",
             large_p50.as_secs_f64() / small_p50.as_secs_f64()
+        );
+        println!(
+            "a cron silo's first page of 50 pending jobs, p50 of {PULLS}: {SMALL} open requests {small_pull:?}; \
+             {many} open {large_pull:?} = {:.2}x",
+            large_pull.as_secs_f64() / small_pull.as_secs_f64()
         );
         println!(
             "memory: RSS {:.1} MB -> {:.1} MB over {added} requests = {:.0} bytes per stored request",

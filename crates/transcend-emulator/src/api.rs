@@ -273,10 +273,8 @@ impl Service<Incoming> for Api {
         let items = self
             .0
             .store
-            .pending(&silo.id, &query.action)
+            .pending(&silo.id, &query.action, offset, limit)
             .into_iter()
-            .skip(offset)
-            .take(limit)
             .map(|job| {
                 let (identifier, kind) = match &job.email {
                     Some(email) => (email.clone(), IdentifierType::Email),

@@ -79,7 +79,7 @@ impl Shared {
     /// Once every enricher has answered, or the waiting period is over: the silos in
     /// scope for the request with the identifiers it now holds get their jobs.
     pub(crate) fn start_silos(self: &Arc<Self>, request_id: &str) {
-        let Some(submission) = self.store.with_request(request_id, |r| r.submission()) else {
+        let Some(submission) = self.store.detached(request_id).map(|r| r.submission()) else {
             return;
         };
         let held = self.store.identifier_types(request_id);

@@ -2,7 +2,7 @@
 
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BTreeSet, BinaryHeap, HashMap};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use transcend_proto::server::ServerError;
@@ -166,19 +166,107 @@ mod due_time {
     }
 }
 
-/// A submission kept as its compact JSON text.
-#[derive(serde::Serialize, serde::Deserialize)]
-#[serde(transparent)]
-struct Kept(Box<serde_json::value::RawValue>);
+/// A submission kept as its compact JSON text, shared: a reader takes it under the
+/// store's lock for the price of a reference count and parses it after letting go, so
+/// a large submission never holds the store.
+#[derive(Clone)]
+struct Kept(Arc<serde_json::value::RawValue>);
 
 impl Kept {
     fn new(submission: &SubmitDsr) -> Self {
-        Self(
+        Self(Arc::from(
             serde_json::value::to_raw_value(submission).unwrap_or_else(|_| {
                 serde_json::value::RawValue::from_string("{}".into())
                     .unwrap_or_else(|_| unreachable!("{{}} is JSON"))
             }),
-        )
+        ))
+    }
+
+    /// The submission, read back. What this store wrote reads back; should it not,
+    /// the request's own record stands in for it.
+    fn read(&self, record: &DsrRecord) -> SubmitDsr {
+        serde_json::from_str(self.0.get()).unwrap_or_else(|error| {
+            tracing::error!(request = %record.id, %error, "a kept submission does not read back");
+            SubmitDsr::new(
+                record.action.clone(),
+                transcend_proto::types::Subject::new(record.core_identifier.clone()),
+                record.subject_type.clone(),
+            )
+        })
+    }
+
+    /// Only the submission's attributes (what a cron silo's pending list carries).
+    fn attributes(&self) -> Vec<(String, Vec<String>)> {
+        #[derive(serde::Deserialize)]
+        struct Attributes {
+            #[serde(default)]
+            attributes: Option<Vec<transcend_proto::types::Attribute>>,
+        }
+        serde_json::from_str::<Attributes>(self.0.get())
+            .ok()
+            .and_then(|a| a.attributes)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|a| (a.key, a.values))
+            .collect()
+    }
+}
+
+impl serde::Serialize for Kept {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.0.serialize(serializer)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Kept {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Box::<serde_json::value::RawValue>::deserialize(deserializer)
+            .map(|raw| Self(Arc::from(raw)))
+    }
+}
+
+/// What a reader needs of a request, copied out under the store's lock (the
+/// submission's text shared, not copied): the submission is parsed after the lock
+/// is let go.
+pub(crate) struct Detached {
+    pub record: DsrRecord,
+    pub created_at: Timestamp,
+    enriched: Vec<RequestIdentifier>,
+    submission: Kept,
+}
+
+impl Detached {
+    /// The submission, read back.
+    pub(crate) fn submission(&self) -> SubmitDsr {
+        self.submission.read(&self.record)
+    }
+
+    /// The identifiers the request holds: the core identifier, the email, the attested
+    /// extra identifiers, the enriched ones, in that order.
+    pub(crate) fn identifiers(&self) -> Vec<RequestIdentifier> {
+        let submission = self.submission();
+        let subject = &submission.subject;
+        let mut all = vec![RequestIdentifier::new(
+            IdentifierType::CoreIdentifier,
+            subject.core_identifier.clone(),
+        )];
+        if let Some(email) = &subject.email {
+            all.push(RequestIdentifier::new(IdentifierType::Email, email.clone()));
+        }
+        for (kind, values) in subject
+            .attested_extra_identifiers
+            .iter()
+            .flat_map(|a| a.0.iter())
+        {
+            for value in values {
+                all.push(RequestIdentifier::new(kind.clone(), value.value.clone()));
+            }
+        }
+        all.extend(self.enriched.iter().cloned());
+        for (n, identifier) in all.iter_mut().enumerate() {
+            identifier.id = Some(format!("{}-identifier-{n}", self.record.id));
+        }
+        all
     }
 }
 
@@ -210,17 +298,19 @@ impl RequestState {
         record
     }
 
-    /// The submission, read back. What this store wrote reads back; should it not, the
-    /// request's own record stands in for it.
-    pub(crate) fn submission(&self) -> SubmitDsr {
-        serde_json::from_str(self.submission.0.get()).unwrap_or_else(|error| {
-            tracing::error!(request = %self.record.id, %error, "a kept submission does not read back");
-            SubmitDsr::new(
-                self.record.action.clone(),
-                transcend_proto::types::Subject::new(self.record.core_identifier.clone()),
-                self.record.subject_type.clone(),
-            )
-        })
+    /// The submission, read back (under the lock: for changes to it; readers use
+    /// [`Store::detached`]).
+    fn submission(&self) -> SubmitDsr {
+        self.submission.read(&self.record)
+    }
+
+    fn detached(&self) -> Detached {
+        Detached {
+            record: self.record.clone(),
+            created_at: self.created_at.clone(),
+            enriched: self.enriched.clone(),
+            submission: self.submission.clone(),
+        }
     }
 }
 
@@ -701,32 +791,44 @@ impl Store {
         self.changed(&mut inner, id);
     }
 
-    /// The open jobs of `silo` for requests of type `action`, oldest request first:
-    /// what a cron silo pulls.
-    pub(crate) fn pending(&self, silo: &str, action: &RequestAction) -> Vec<PendingJob> {
-        let inner = self.lock();
-        inner
-            .order
-            .iter()
-            .filter_map(|id| inner.requests.get(id))
-            .filter(|r| r.record.action == *action && !r.record.status.is_terminal())
-            .filter(|r| {
-                r.jobs.get(silo).is_some_and(|job| {
-                    matches!(job.view.status, JobStatus::Waiting | JobStatus::Delivering)
+    /// A page (`offset`, `limit`) of the open jobs of `silo` for requests of type
+    /// `action`, oldest request first: what a cron silo pulls. The scan stops at the
+    /// page's end, and the submissions' attributes are read after the lock is let go.
+    pub(crate) fn pending(
+        &self,
+        silo: &str,
+        action: &RequestAction,
+        offset: usize,
+        limit: usize,
+    ) -> Vec<PendingJob> {
+        let page: Vec<(Detached, Kept)> = {
+            let inner = self.lock();
+            inner
+                .order
+                .iter()
+                .filter_map(|id| inner.requests.get(id))
+                .filter(|r| r.record.action == *action && !r.record.status.is_terminal())
+                .filter(|r| {
+                    r.jobs.get(silo).is_some_and(|job| {
+                        matches!(job.view.status, JobStatus::Waiting | JobStatus::Delivering)
+                    })
                 })
-            })
-            .map(|r| PendingJob {
-                request_id: r.record.id.clone(),
-                created_at: r.created_at.clone(),
-                core_identifier: r.record.core_identifier.clone(),
-                email: r.record.email.clone(),
-                attributes: r
-                    .submission()
-                    .attributes
-                    .into_iter()
-                    .flatten()
-                    .map(|a| (a.key, a.values))
-                    .collect(),
+                .skip(offset)
+                .take(limit)
+                .map(|r| {
+                    let mut detached = r.detached();
+                    detached.enriched = Vec::new();
+                    (detached, r.submission.clone())
+                })
+                .collect()
+        };
+        page.into_iter()
+            .map(|(request, submission)| PendingJob {
+                request_id: request.record.id,
+                created_at: request.created_at,
+                core_identifier: request.record.core_identifier,
+                email: request.record.email,
+                attributes: submission.attributes(),
             })
             .collect()
     }
@@ -928,31 +1030,12 @@ impl Store {
     /// The identifiers a request holds: the core identifier, the email, the attested
     /// extra identifiers, in that order.
     pub(crate) fn identifiers(&self, id: &str) -> Option<Vec<RequestIdentifier>> {
-        self.with_request(id, |request| {
-            let submission = request.submission();
-            let subject = &submission.subject;
-            let mut all = vec![RequestIdentifier::new(
-                IdentifierType::CoreIdentifier,
-                subject.core_identifier.clone(),
-            )];
-            if let Some(email) = &subject.email {
-                all.push(RequestIdentifier::new(IdentifierType::Email, email.clone()));
-            }
-            for (kind, values) in subject
-                .attested_extra_identifiers
-                .iter()
-                .flat_map(|a| a.0.iter())
-            {
-                for value in values {
-                    all.push(RequestIdentifier::new(kind.clone(), value.value.clone()));
-                }
-            }
-            all.extend(request.enriched.iter().cloned());
-            for (n, identifier) in all.iter_mut().enumerate() {
-                identifier.id = Some(format!("{id}-identifier-{n}"));
-            }
-            all
-        })
+        self.detached(id).map(|request| request.identifiers())
+    }
+
+    /// What a reader needs of a request, taken under the lock; see [`Detached`].
+    pub(crate) fn detached(&self, id: &str) -> Option<Detached> {
+        self.lock().requests.get(id).map(|r| r.detached())
     }
 
     pub(crate) fn view(&self, id: &str) -> Option<RequestView> {
@@ -1400,6 +1483,46 @@ mod tests {
         store
             .create(submission(RequestAction::Access), &[])
             .unwrap();
+    }
+
+    #[test]
+    fn pending_jobs_come_a_page_at_a_time_oldest_first_with_their_attributes() {
+        let store = Store::default();
+        let mut ids = Vec::new();
+        for i in 0..5 {
+            let mut dsr = SubmitDsr::new(
+                RequestAction::Access,
+                Subject::new(format!("person-{i}")),
+                "customer",
+            );
+            dsr.attributes = Some(vec![transcend_proto::types::Attribute::new(
+                "tier",
+                [format!("t{i}")],
+            )]);
+            ids.push(store.create(dsr, &silo(&["name"])).unwrap().id);
+        }
+        store
+            .create(submission(RequestAction::Erasure), &silo(&["name"]))
+            .unwrap();
+        let page = store.pending("silo", &RequestAction::Access, 1, 2);
+        let got: Vec<_> = page.iter().map(|j| j.request_id.as_str()).collect();
+        assert_eq!(got, [ids[1].as_str(), ids[2].as_str()]);
+        assert_eq!(page[0].attributes, [("tier".into(), vec!["t1".into()])]);
+        assert_eq!(page[1].core_identifier, "person-2");
+        assert!(
+            store
+                .pending("silo", &RequestAction::Access, 5, 10)
+                .is_empty()
+        );
+        assert_eq!(
+            store.pending("silo", &RequestAction::Erasure, 0, 10).len(),
+            1
+        );
+        assert!(
+            store
+                .pending("other", &RequestAction::Access, 0, 10)
+                .is_empty()
+        );
     }
 
     #[test]

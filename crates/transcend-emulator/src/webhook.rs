@@ -15,7 +15,7 @@ use transcend_proto::{Nonce, SombraToken};
 
 use crate::config::{DataSiloConfig, EnricherConfig};
 use crate::state::Shared;
-use crate::store::{LINK_PREFIX, RequestState, event_time};
+use crate::store::{Detached, LINK_PREFIX, event_time};
 use crate::view::{Delivery, EnricherStatus, JobStatus};
 
 /// The subject of an enricher's nonces: `enricher:<id>`, never a silo's.
@@ -210,7 +210,7 @@ fn failure(result: Result<JobAnswer, String>) -> (Option<u16>, String) {
 const ORGANIZATION: &str = "Emulated Organization";
 
 /// The job body a silo receives for a request.
-pub(crate) fn job_for(request: &RequestState, silo: &DataSiloConfig) -> DsrJob {
+pub(crate) fn job_for(request: &Detached, silo: &DataSiloConfig) -> DsrJob {
     let submission = &request.submission();
     let mut job = DsrJob::new(request.record.action.clone());
     job.core_identifier = Some(CoreIdentifier::new(request.record.core_identifier.clone()));
@@ -249,7 +249,8 @@ pub(crate) fn job_for(request: &RequestState, silo: &DataSiloConfig) -> DsrJob {
 pub(crate) async fn deliver(shared: Arc<Shared>, request_id: String, silo: DataSiloConfig) {
     let Some(job) = shared
         .store
-        .with_request(&request_id, |request| job_for(request, &silo))
+        .detached(&request_id)
+        .map(|request| job_for(&request, &silo))
     else {
         return;
     };
