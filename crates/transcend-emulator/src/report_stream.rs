@@ -3,8 +3,8 @@
 //! every datapoint value (or a page's records) is copied (re-serialised, never held as
 //! a tree) into a buffer that turns into a file on disk once it passes [`LARGE_VALUE`]
 //! or the report's in-memory budget is spent. What the store keeps of a report is
-//! therefore bounded whatever its size; the rest is listed
-//! with the job's files and downloads from disk.
+//! therefore bounded whatever its size; the rest is listed with the job's files and
+//! downloads from disk.
 
 use std::fs::File;
 use std::io::{self, BufReader, BufWriter, Read, Write};
@@ -371,10 +371,15 @@ impl<'de> Visitor<'de> for PageSeed<'_, '_, '_> {
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
         let (mut name, mut data, mut file_id, mut last) = (None, None, None, false);
+        let mut seen = Vec::new();
         while let Some(key) = map.next_key::<String>()? {
             match key.as_str() {
-                "dataPointName" => name = Some(map.next_value::<String>()?),
+                "dataPointName" => {
+                    once(&mut seen, "dataPointName")?;
+                    name = Some(map.next_value::<String>()?);
+                }
                 "data" => {
+                    once(&mut seen, "data")?;
                     let context = &mut *self.0;
                     let room = LARGE_VALUE;
                     let mut out = Spill::new(room, "page", context);
@@ -402,8 +407,14 @@ impl<'de> Visitor<'de> for PageSeed<'_, '_, '_> {
                         }
                     });
                 }
-                "fileId" => file_id = map.next_value::<Option<String>>()?,
-                "isLastPage" => last = map.next_value::<Option<bool>>()?.unwrap_or(false),
+                "fileId" => {
+                    once(&mut seen, "fileId")?;
+                    file_id = map.next_value::<Option<String>>()?;
+                }
+                "isLastPage" => {
+                    once(&mut seen, "isLastPage")?;
+                    last = map.next_value::<Option<bool>>()?.unwrap_or(false);
+                }
                 _ => {
                     map.next_value::<IgnoredAny>()?;
                 }
@@ -438,10 +449,17 @@ impl<'de> Visitor<'de> for UploadSeed<'_, '_, '_> {
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
         let mut upload = AccessUpload::default();
+        let mut seen = Vec::new();
         while let Some(key) = map.next_key::<String>()? {
             match key.as_str() {
-                "profiles" => upload.profiles = map.next_value_seed(ProfilesSeed(&mut *self.0))?,
-                "status" => upload.status = map.next_value::<Option<AccessStatus>>()?,
+                "profiles" => {
+                    once(&mut seen, "profiles")?;
+                    upload.profiles = map.next_value_seed(ProfilesSeed(&mut *self.0))?;
+                }
+                "status" => {
+                    once(&mut seen, "status")?;
+                    upload.status = map.next_value::<Option<AccessStatus>>()?;
+                }
                 _ => {
                     map.next_value::<IgnoredAny>()?;
                 }
@@ -514,10 +532,17 @@ impl<'de> Visitor<'de> for ProfileSeed<'_, '_, '_> {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
         let mut id: Option<String> = None;
         let mut data = None;
+        let mut seen = Vec::new();
         while let Some(key) = map.next_key::<String>()? {
             match key.as_str() {
-                "profileId" => id = map.next_value()?,
-                "profileData" => data = Some(map.next_value_seed(DataSeed(&mut *self.0))?),
+                "profileId" => {
+                    once(&mut seen, "profileId")?;
+                    id = map.next_value()?;
+                }
+                "profileData" => {
+                    once(&mut seen, "profileData")?;
+                    data = Some(map.next_value_seed(DataSeed(&mut *self.0))?);
+                }
                 _ => {
                     map.next_value::<IgnoredAny>()?;
                 }
@@ -575,6 +600,15 @@ impl<'de> Visitor<'de> for DataSeed<'_, '_, '_> {
         }
         Ok(kept)
     }
+}
+
+/// Refuses a field seen twice in one object, as the report types' own parsing does.
+fn once<E: de::Error>(seen: &mut Vec<&'static str>, field: &'static str) -> Result<(), E> {
+    if seen.contains(&field) {
+        return Err(E::duplicate_field(field));
+    }
+    seen.push(field);
+    Ok(())
 }
 
 fn disk_failure<E: de::Error>(context: &mut Context<'_, '_>, error: io::Error) -> E {
@@ -808,6 +842,10 @@ mod tests {
         for (body, says) in [
             (&br#"{"profiles":[{"profileId":"p"}]}"#[..], "profileData"),
             (br#"{"profiles":{}}"#, "list of profiles"),
+            (
+                br#"{"profiles":[{"profileData":{},"profileData":{}}]}"#,
+                "duplicate field `profileData`",
+            ),
             (br#"{"status":"READY"} trailing"#, "trailing"),
             (br#"{"profiles":[{"profileData":{"a":1}}]"#, "EOF"),
         ] {
@@ -875,6 +913,10 @@ mod tests {
             (br#"{"dataPointName":"f"}"#, "data"),
             (br#"{"dataPointName":"f","data":{"a":1}}"#, "list"),
             (br#"{"dataPointName":"","data":[]}"#, "dataPointName"),
+            (
+                br#"{"dataPointName":"f","data":[],"data":[1]}"#,
+                "duplicate field `data`",
+            ),
         ] {
             let failed = page_in(&dir, body).unwrap_err();
             assert_eq!(failed.error.status(), http::StatusCode::BAD_REQUEST);
