@@ -29,6 +29,7 @@ use transcend_proto::{Accepted, Nonce, Report, Route, Service};
 use crate::auth::{authorize, job_of};
 use crate::config::ApiKeyConfig;
 use crate::files::store_file;
+use crate::nonce::NonceClaims;
 use crate::report;
 use crate::report_stream;
 use crate::state::Shared;
@@ -69,6 +70,43 @@ impl Api {
         tracing::info!(request = %claims.request_id, silo = %claims.silo_id, "report received");
         Ok(Accepted)
     }
+
+    /// The job a report with a streamed body is for, checked before any of the body
+    /// is read: the nonce and the key, and that the job still takes reports.
+    fn job_taking_reports(
+        &self,
+        key: &ApiKeyConfig,
+        nonce: &Nonce,
+    ) -> Result<NonceClaims, ServerError> {
+        let claims = job_of(&self.0, key, nonce)?;
+        self.0
+            .store
+            .accepts_reports(&claims.request_id, &claims.silo_id)?;
+        Ok(claims)
+    }
+
+    /// Applies a report whose body went (in part) to disk as `written`; when the job
+    /// stopped taking reports while it arrived, those files are deleted.
+    fn record_written(
+        &self,
+        claims: &NonceClaims,
+        written: Vec<String>,
+        what: &str,
+        apply: impl FnOnce(&mut JobState),
+    ) -> Result<Accepted, ServerError> {
+        if let Err(error) = self
+            .0
+            .store
+            .report(&claims.request_id, &claims.silo_id, apply)
+        {
+            for path in written {
+                let _ = std::fs::remove_file(path);
+            }
+            return Err(error);
+        }
+        tracing::info!(request = %claims.request_id, silo = %claims.silo_id, "{what} received");
+        Ok(Accepted)
+    }
 }
 
 impl Service<Incoming> for Api {
@@ -105,33 +143,18 @@ impl Service<Incoming> for Api {
         nonce: Nonce,
         body: Incoming,
     ) -> Result<Accepted, ServerError> {
-        let shared = &self.0;
-        let claims = job_of(shared, &key, &nonce)?;
-        shared
-            .store
-            .accepts_reports(&claims.request_id, &claims.silo_id)?;
+        let claims = self.job_taking_reports(&key, &nonce)?;
         // Read as it arrives: large values go to disk before the store is touched, so
         // the store keeps what is small and a listing never copies megabytes under
         // its lock.
-        let read = report_stream::read_report(Arc::clone(shared), &claims, body).await?;
-        let kept_on_disk: Vec<String> = read.files.iter().map(|f| f.path.clone()).collect();
-        let recorded = shared
-            .store
-            .report(&claims.request_id, &claims.silo_id, |job| {
-                for file in read.files {
-                    job.upload_datapoint(file, false);
-                }
-                job.upload_access(read.upload);
-            });
-        if let Err(error) = recorded {
-            // The job stopped taking reports while this one arrived.
-            for path in kept_on_disk {
-                let _ = std::fs::remove_file(path);
+        let read = report_stream::read_report(Arc::clone(&self.0), &claims, body).await?;
+        let written = read.files.iter().map(|f| f.path.clone()).collect();
+        self.record_written(&claims, written, "report", |job| {
+            for file in read.files {
+                job.upload_datapoint(file, false);
             }
-            return Err(error);
-        }
-        tracing::info!(request = %claims.request_id, silo = %claims.silo_id, "report received");
-        Ok(Accepted)
+            job.upload_access(read.upload);
+        })
     }
 
     async fn report_erasure(
@@ -148,20 +171,14 @@ impl Service<Incoming> for Api {
         report: Report<DatapointUpload>,
         body: Incoming,
     ) -> Result<Accepted, ServerError> {
-        let shared = &self.0;
-        let claims = job_of(shared, &key, &report.nonce)?;
-        shared
-            .store
-            .accepts_reports(&claims.request_id, &claims.silo_id)?;
+        let claims = self.job_taking_reports(&key, &report.nonce)?;
         let upload = report.body;
-        let file = store_file(shared, &claims, &upload, body).await?;
+        let file = store_file(&self.0, &claims, &upload, body).await?;
         let skip = upload.skip_status_update;
-        shared
-            .store
-            .report(&claims.request_id, &claims.silo_id, |job| {
-                job.upload_datapoint(file, skip)
-            })?;
-        Ok(Accepted)
+        let written = vec![file.path.clone()];
+        self.record_written(&claims, written, "file", |job| {
+            job.upload_datapoint(file, skip)
+        })
     }
 
     async fn upload_datapoint_chunked(
@@ -170,27 +187,17 @@ impl Service<Incoming> for Api {
         nonce: Nonce,
         body: Incoming,
     ) -> Result<Accepted, ServerError> {
-        let shared = &self.0;
-        let claims = job_of(shared, &key, &nonce)?;
-        shared
-            .store
-            .accepts_reports(&claims.request_id, &claims.silo_id)?;
+        let claims = self.job_taking_reports(&key, &nonce)?;
         // Read as it arrives, as access reports are: a large page goes to disk.
-        let read = report_stream::read_page(Arc::clone(shared), &claims, body).await?;
-        let kept_on_disk = read.on_disk.as_ref().map(|(path, _)| path.clone());
-        let recorded = shared
-            .store
-            .report(&claims.request_id, &claims.silo_id, |job| {
-                job.upload_datapoint_chunked(read.chunk, read.on_disk);
-            });
-        if let Err(error) = recorded {
-            if let Some(path) = kept_on_disk {
-                let _ = std::fs::remove_file(path);
-            }
-            return Err(error);
-        }
-        tracing::info!(request = %claims.request_id, silo = %claims.silo_id, "datapoint page received");
-        Ok(Accepted)
+        let read = report_stream::read_page(Arc::clone(&self.0), &claims, body).await?;
+        let written = read
+            .on_disk
+            .iter()
+            .map(|(path, _)| path.display().to_string())
+            .collect();
+        self.record_written(&claims, written, "datapoint page", |job| {
+            job.upload_datapoint_chunked(read.chunk, read.on_disk)
+        })
     }
 
     async fn signing_key(&self, _: Self::Caller, _: ()) -> Result<SigningKeyPem, ServerError> {

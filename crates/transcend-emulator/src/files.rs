@@ -61,7 +61,7 @@ pub(crate) async fn store_file(
         return Err(error);
     }
     let sha256: String = hash.finalize().iter().map(|b| format!("{b:02x}")).collect();
-    tracing::info!(request = %claims.request_id, silo = %claims.silo_id, datapoint, size, "file received");
+    tracing::info!(request = %claims.request_id, silo = %claims.silo_id, datapoint, size, "file stored");
     Ok(FileView {
         datapoint: datapoint.to_owned(),
         remote_id: upload.remote_id.clone(),
