@@ -33,6 +33,41 @@ impl Sombra {
     }
 }
 
+/// Transcend's backend, where the admin GraphQL API (`POST {backend}/graphql`) lives: the
+/// same API key as Sombra's, another host.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Backend {
+    /// EU (the default): `https://api.transcend.io`.
+    #[default]
+    Eu,
+    /// US: `https://api.us.transcend.io`.
+    Us,
+    /// Any base URL: a local emulator, or a proxy.
+    Url(String),
+}
+
+impl Backend {
+    /// The base URL of the backend, without a trailing slash.
+    pub fn base_url(&self) -> &str {
+        match self {
+            Self::Eu => "https://api.transcend.io",
+            Self::Us => "https://api.us.transcend.io",
+            Self::Url(url) => url.trim_end_matches('/'),
+        }
+    }
+
+    /// The backend a `TRANSCEND_API_URL` value names: the two presets by their URL,
+    /// anything else as it is.
+    pub fn from_url(url: &str) -> Self {
+        let url = url.trim_end_matches('/');
+        [Self::Eu, Self::Us]
+            .into_iter()
+            .find(|preset| preset.base_url() == url)
+            .unwrap_or_else(|| Self::Url(url.to_owned()))
+    }
+}
+
 /// The user agent sent unless configured otherwise.
 pub const DEFAULT_USER_AGENT: &str = concat!("transcend-rs/", env!("CARGO_PKG_VERSION"));
 
@@ -62,6 +97,9 @@ pub struct Config {
     api_key: ApiKey,
     authorization: HeaderValue,
     sombra_key: Option<(SombraKey, HeaderValue)>,
+    backend: Backend,
+    /// `{backend}/graphql`, checked once.
+    graphql: Uri,
     user_agent: HeaderValue,
     /// The headers every request carries, prepared once; requests start from a copy.
     common_headers: HeaderMap,
@@ -92,6 +130,8 @@ impl Config {
             api_key,
             authorization,
             sombra_key: None,
+            backend: Backend::Eu,
+            graphql: Uri::from_static("https://api.transcend.io/graphql"),
             user_agent: HeaderValue::from_static(DEFAULT_USER_AGENT),
             common_headers: HeaderMap::new(),
         };
@@ -143,6 +183,37 @@ impl Config {
         self.base = base;
         self.sombra = sombra;
         Ok(self)
+    }
+
+    /// Sets Transcend's backend, where the admin API is; a custom URL must be absolute
+    /// `http` or `https` with a host and no query.
+    pub fn with_backend(mut self, backend: Backend) -> Result<Self, Error> {
+        let base = backend.base_url();
+        let graphql: Uri = format!("{base}/graphql")
+            .parse()
+            .map_err(|_| Error::invalid_config("backend URL", base, "an absolute URL"))?;
+        let scheme_ok =
+            graphql.scheme() == Some(&Scheme::HTTPS) || graphql.scheme() == Some(&Scheme::HTTP);
+        if !scheme_ok || graphql.authority().is_none() || base.contains('?') {
+            return Err(Error::invalid_config(
+                "backend URL",
+                base,
+                "an absolute http or https URL with a host and no query",
+            ));
+        }
+        self.graphql = graphql;
+        self.backend = backend;
+        Ok(self)
+    }
+
+    /// Transcend's backend (the admin API).
+    pub fn backend(&self) -> &Backend {
+        &self.backend
+    }
+
+    /// The admin API's endpoint, `{backend}/graphql`.
+    pub fn graphql_url(&self) -> &Uri {
+        &self.graphql
     }
 
     /// Sets the internal key of a self-hosted Sombra.
@@ -242,6 +313,7 @@ impl fmt::Debug for Config {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Config")
             .field("sombra", &self.sombra)
+            .field("backend", &self.backend)
             .field("api_key", &self.api_key)
             .field("sombra_key", &self.sombra_key.as_ref().map(|(key, _)| key))
             .field("user_agent", &self.user_agent)
@@ -289,6 +361,30 @@ mod tests {
                 .uri(RequestPath::Owned("/v1/bad path".into()))
                 .is_err()
         );
+    }
+
+    #[test]
+    fn the_backend_is_eu_unless_set() {
+        assert_eq!(
+            Config::new("k").graphql_url(),
+            "https://api.transcend.io/graphql"
+        );
+        let us = Config::new("k").with_backend(Backend::Us).unwrap();
+        assert_eq!(us.graphql_url(), "https://api.us.transcend.io/graphql");
+        assert_eq!(
+            Backend::from_url("https://api.us.transcend.io/"),
+            Backend::Us
+        );
+        let local = Config::new("k")
+            .with_backend(Backend::from_url("http://127.0.0.1:4000"))
+            .unwrap();
+        assert_eq!(local.graphql_url(), "http://127.0.0.1:4000/graphql");
+        for url in ["ftp://x", "not a url", "https://x/?q=1"] {
+            let error = Config::new("k")
+                .with_backend(Backend::Url(url.into()))
+                .unwrap_err();
+            assert!(error.to_string().contains(url), "{error}");
+        }
     }
 
     #[test]

@@ -7,6 +7,7 @@ use bytes::Bytes;
 use http::{HeaderMap, StatusCode};
 use transcend_types::ValidationError;
 
+use crate::graphql_error::{GraphQlError, GraphQlErrorKind};
 use crate::headers::X_REQUEST_ID;
 use crate::rate_limit::{RateLimit, RetryAfter};
 
@@ -43,6 +44,9 @@ pub enum Error {
     /// The server answered with a success status but a body that cannot be read.
     #[error(transparent)]
     Decode(Box<DecodeError>),
+    /// The admin GraphQL API answered with `errors` (or with `data` and `errors`).
+    #[error(transparent)]
+    GraphQl(Box<GraphQlError>),
 }
 
 impl Error {
@@ -59,30 +63,68 @@ impl Error {
         match self {
             Self::Api(error) => Some(error.status),
             Self::Decode(error) => Some(error.status),
+            Self::GraphQl(error) => Some(error.status),
             _ => None,
         }
     }
 
-    /// The kind of API error, when the server answered with one.
+    /// The kind of API error, when the server answered with one. A GraphQL error maps
+    /// onto the same kinds: unauthorized, rate limited, invalid (`BadRequest`), already
+    /// done (`Conflict`), not found, and anything else as `Server` (worth retrying).
     pub fn kind(&self) -> Option<ErrorKind> {
-        self.api().map(|e| e.kind)
+        match self {
+            Self::GraphQl(error) => Some(match error.kind {
+                GraphQlErrorKind::Unauthorized => ErrorKind::Unauthorized,
+                GraphQlErrorKind::RateLimited => ErrorKind::RateLimited,
+                GraphQlErrorKind::Invalid => ErrorKind::BadRequest,
+                GraphQlErrorKind::AlreadyDone => ErrorKind::Conflict,
+                GraphQlErrorKind::NotFound => ErrorKind::NotFound,
+                _ => ErrorKind::Server,
+            }),
+            _ => self.api().map(|e| e.kind),
+        }
     }
 
-    /// The server's `message`, when it sent one.
+    /// The server's `message` (for GraphQL, the first error's), when it sent one.
     pub fn message(&self) -> Option<&str> {
-        self.api().and_then(|e| e.message.as_deref())
+        match self {
+            Self::GraphQl(error) => error.message(),
+            _ => self.api().and_then(|e| e.message.as_deref()),
+        }
+    }
+
+    /// The GraphQL error, when the admin API answered with one.
+    pub fn graphql(&self) -> Option<&GraphQlError> {
+        match self {
+            Self::GraphQl(error) => Some(error),
+            _ => None,
+        }
+    }
+
+    /// Whether the admin API said the change had been made already ("must be in an
+    /// approving state", "already completed", …): count it as done, not as failed.
+    pub fn is_already_done(&self) -> bool {
+        self.graphql()
+            .is_some_and(|e| e.kind == GraphQlErrorKind::AlreadyDone)
     }
 
     /// Whether sending the same request again may succeed (rate limits, server errors).
     /// Whether it is *safe* to send again depends on the endpoint: see
     /// [`RetryPolicy`](crate::RetryPolicy).
     pub fn is_retryable(&self) -> bool {
-        self.kind().is_some_and(ErrorKind::is_retryable)
+        match self {
+            Self::GraphQl(error) => error.kind.is_retryable(),
+            _ => self.kind().is_some_and(ErrorKind::is_retryable),
+        }
     }
 
-    /// The server's `Retry-After`, when it sent one.
+    /// The server's `Retry-After`, when it sent one; for a GraphQL rate limit, the
+    /// wait Transcend's tooling uses (see [`GraphQlError::retry_after`]).
     pub fn retry_after(&self) -> Option<RetryAfter> {
-        self.api().and_then(|e| e.retry_after)
+        match self {
+            Self::GraphQl(error) => error.retry_after(),
+            _ => self.api().and_then(|e| e.retry_after),
+        }
     }
 
     /// The server's request id, when it sent one.
@@ -90,13 +132,17 @@ impl Error {
         match self {
             Self::Api(error) => error.request_id.as_deref(),
             Self::Decode(error) => error.request_id.as_deref(),
+            Self::GraphQl(error) => error.request_id.as_deref(),
             _ => None,
         }
     }
 
     /// The server's `X-RateLimit-*` window, when it sent one.
     pub fn rate_limit(&self) -> Option<RateLimit> {
-        self.api().and_then(|e| e.rate_limit)
+        match self {
+            Self::GraphQl(error) => error.rate_limit,
+            _ => self.api().and_then(|e| e.rate_limit),
+        }
     }
 
     /// The API error, when the server answered with one.

@@ -52,10 +52,13 @@
 //! root has the absolute times and what was changed to get there.
 #![deny(missing_docs)]
 
+#[cfg(feature = "admin")]
+pub mod admin;
 mod codec;
 mod config;
 pub mod endpoint;
 mod error;
+mod graphql_error;
 pub mod headers;
 pub mod openapi;
 mod rate_limit;
@@ -67,9 +70,12 @@ pub mod testing;
 mod transport;
 pub mod webhook;
 
-pub use config::{Config, DEFAULT_USER_AGENT, Sombra};
+pub use config::{Backend, Config, DEFAULT_USER_AGENT, Sombra};
 pub use endpoint::{Accepted, Endpoint, EndpointInfo, Report, ReportBody};
 pub use error::{ApiError, DecodeError, Error, ErrorKind};
+pub use graphql_error::{
+    GraphQlError, GraphQlErrorKind, GraphQlMessage, RATE_LIMIT_DEFAULT_WAIT, RATE_LIMIT_MARGIN,
+};
 pub use rate_limit::{RateLimit, RateLimitReset, RetryAfter};
 pub use retry::{Idempotency, Outcome, RetryDecision, RetryPolicy, StopReason};
 pub use secret::{ApiKey, Nonce, SombraKey, SombraToken};
