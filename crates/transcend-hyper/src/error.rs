@@ -120,6 +120,19 @@ impl Error {
         }
     }
 
+    /// Whether the admin API said the change had been made already (approving a
+    /// request no longer waiting, skipping an enricher that finished): count it as
+    /// done.
+    pub fn is_already_done(&self) -> bool {
+        self.protocol()
+            .is_some_and(transcend_proto::Error::is_already_done)
+    }
+
+    /// The admin API's GraphQL error, when it answered with one.
+    pub fn graphql(&self) -> Option<&transcend_proto::GraphQlError> {
+        self.protocol()?.graphql()
+    }
+
     /// Whether this is a timeout.
     pub fn is_timeout(&self) -> bool {
         matches!(self, Self::Timeout { .. })

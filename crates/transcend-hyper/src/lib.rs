@@ -61,7 +61,10 @@ pub use upload::{CHUNK_SIZE, DatapointSource};
 pub use wait::WaitOptions;
 
 pub use futures_util::Stream;
-pub use transcend_proto::{ApiKey, ErrorKind, Nonce, Report, ReportBody, SombraKey};
+#[cfg(feature = "admin")]
+pub use transcend_proto::admin;
+pub use transcend_proto::{ApiKey, Backend, ErrorKind, Nonce, Report, ReportBody, SombraKey};
+pub use transcend_proto::{GraphQlError, GraphQlErrorKind};
 pub use transcend_proto::{bytes, http};
 
 pub use transcend_proto as proto;

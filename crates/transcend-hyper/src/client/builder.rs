@@ -4,7 +4,7 @@ use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use transcend_proto::{ApiKey, Config, RetryPolicy, Sombra, SombraKey, Transport};
+use transcend_proto::{ApiKey, Backend, Config, RetryPolicy, Sombra, SombraKey, Transport};
 
 use super::{Client, Inner, Timeouts};
 use crate::body::Body;
@@ -31,6 +31,7 @@ use crate::transport::{Adapter, DynTransport, HyperTransport};
 #[must_use = "a builder does nothing until `build` is called"]
 pub struct ClientBuilder {
     sombra: Sombra,
+    backend: Backend,
     api_key: Option<ApiKey>,
     sombra_key: Option<SombraKey>,
     user_agent: Option<String>,
@@ -44,6 +45,7 @@ impl std::fmt::Debug for ClientBuilder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ClientBuilder")
             .field("sombra", &self.sombra)
+            .field("backend", &self.backend)
             .field("api_key", &self.api_key)
             .field("sombra_key", &self.sombra_key)
             .field("timeouts", &self.timeouts)
@@ -56,6 +58,7 @@ impl Default for ClientBuilder {
     fn default() -> Self {
         Self {
             sombra: Sombra::Eu,
+            backend: Backend::Eu,
             api_key: None,
             sombra_key: None,
             user_agent: None,
@@ -68,8 +71,8 @@ impl Default for ClientBuilder {
 }
 
 impl ClientBuilder {
-    /// Reads `TRANSCEND_API_KEY` (required), `SOMBRA_URL` and `SOMBRA_API_KEY` through
-    /// `lookup` (for [`Client::from_env`], `std::env::var`).
+    /// Reads `TRANSCEND_API_KEY` (required), `SOMBRA_URL`, `SOMBRA_API_KEY` and
+    /// `TRANSCEND_API_URL` through `lookup` (for [`Client::from_env`], `std::env::var`).
     pub fn from_vars(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, Error> {
         let api_key = lookup("TRANSCEND_API_KEY").filter(|v| !v.is_empty()).ok_or_else(|| {
             Error::Config("TRANSCEND_API_KEY is not set: set it to an API key from the Transcend dashboard".into())
@@ -80,6 +83,9 @@ impl ClientBuilder {
         }
         if let Some(key) = lookup("SOMBRA_API_KEY").filter(|v| !v.is_empty()) {
             builder = builder.sombra_key(key);
+        }
+        if let Some(url) = lookup("TRANSCEND_API_URL").filter(|v| !v.is_empty()) {
+            builder = builder.backend(Backend::from_url(&url));
         }
         Ok(builder)
     }
@@ -99,6 +105,19 @@ impl ClientBuilder {
     /// Sets a gateway by URL (single-tenant, self-hosted, an emulator).
     pub fn base_url(self, url: impl Into<String>) -> Self {
         self.sombra(Sombra::Url(url.into()))
+    }
+
+    /// Sets Transcend's backend, where the admin API is (EU by default:
+    /// `https://api.transcend.io`; `Backend::Us` for `https://api.us.transcend.io`).
+    pub fn backend(mut self, backend: Backend) -> Self {
+        self.backend = backend;
+        self
+    }
+
+    /// Sets the backend by URL (an emulator, a proxy); the two presets' URLs are read
+    /// as the presets.
+    pub fn backend_url(self, url: impl AsRef<str>) -> Self {
+        self.backend(Backend::from_url(url.as_ref()))
     }
 
     /// Sets the internal key of a self-hosted Sombra.
@@ -165,7 +184,9 @@ impl ClientBuilder {
         let api_key = self.api_key.ok_or_else(|| {
             Error::Config("an API key is required (ClientBuilder::api_key)".into())
         })?;
-        let mut config = Config::new(api_key).with_sombra(self.sombra)?;
+        let mut config = Config::new(api_key)
+            .with_sombra(self.sombra)?
+            .with_backend(self.backend)?;
         if let Some(key) = self.sombra_key {
             config = config.with_sombra_key(key)?;
         }
@@ -173,6 +194,7 @@ impl ClientBuilder {
             config = config.with_user_agent(user_agent)?;
         }
         check_scheme(config.base_url(), self.allow_insecure_http)?;
+        check_scheme(config.backend().base_url(), self.allow_insecure_http)?;
         let transport = match self.transport {
             Some(transport) => transport,
             None => {
@@ -242,6 +264,7 @@ mod tests {
             "TRANSCEND_API_KEY" => Some("key".to_owned()),
             "SOMBRA_URL" => Some("https://sombra.acme.test".to_owned()),
             "SOMBRA_API_KEY" => Some("internal".to_owned()),
+            "TRANSCEND_API_URL" => Some("https://api.us.transcend.io".to_owned()),
             _ => None,
         };
         let builder = ClientBuilder::from_vars(vars).unwrap();
@@ -250,6 +273,7 @@ mod tests {
             Sombra::Url("https://sombra.acme.test".into())
         );
         assert!(builder.sombra_key.is_some());
+        assert_eq!(builder.backend, Backend::Us);
         assert!(!format!("{builder:?}").contains("internal"));
     }
 

@@ -1,5 +1,7 @@
 //! The client: one connection pool, the retry loop, tracing.
 
+#[cfg(feature = "admin")]
+mod admin;
 mod builder;
 mod calls;
 mod cron;
@@ -97,7 +99,8 @@ impl Client {
     }
 
     /// A client from `TRANSCEND_API_KEY` (required), `SOMBRA_URL` (default: EU
-    /// multi-tenant) and `SOMBRA_API_KEY` (self-hosted Sombra).
+    /// multi-tenant), `SOMBRA_API_KEY` (self-hosted Sombra) and `TRANSCEND_API_URL`
+    /// (the backend of the admin API; default EU, `https://api.transcend.io`).
     pub fn from_env() -> Result<Self, Error> {
         ClientBuilder::from_vars(|name| std::env::var(name).ok())?.build()
     }
@@ -114,6 +117,19 @@ impl Client {
             inner: Arc::new(Inner {
                 config: self.inner.config.clone(),
                 transport,
+                retry: self.inner.retry,
+                timeouts: self.inner.timeouts,
+            }),
+        }
+    }
+
+    /// The same client (same pool, retries, timeouts) with another configuration.
+    #[cfg_attr(not(feature = "admin"), allow(dead_code))]
+    pub(crate) fn with_config(&self, config: Config) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                config,
+                transport: Arc::clone(&self.inner.transport),
                 retry: self.inner.retry,
                 timeouts: self.inner.timeouts,
             }),

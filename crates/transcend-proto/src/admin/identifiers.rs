@@ -27,6 +27,12 @@ impl RequestIdentifiersPage {
             offset: 0,
         }
     }
+
+    /// The page starting `offset` items in.
+    pub fn offset(mut self, offset: i32) -> Self {
+        self.offset = offset;
+        self
+    }
 }
 
 #[derive(cynic::QueryVariables, Debug)]

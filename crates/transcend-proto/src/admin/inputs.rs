@@ -202,6 +202,18 @@ pub struct ApproveRequestsInput {
     pub is_silent: Option<bool>,
 }
 
+impl ApproveRequestsInput {
+    /// These requests, with the workflow's default e-mail.
+    pub fn new<S: AsRef<str>>(ids: impl IntoIterator<Item = S>) -> Self {
+        Self {
+            request_ids: ids_of(ids),
+            template: None,
+            subject: None,
+            is_silent: None,
+        }
+    }
+}
+
 /// Cancels several requests at once.
 #[derive(cynic::InputObject, Debug, Clone, PartialEq)]
 #[cynic(schema = "admin")]
@@ -218,6 +230,25 @@ pub struct CancelRequestsInput {
     /// Makes the requests silent first.
     #[cynic(skip_serializing_if = "Option::is_none")]
     pub is_silent: Option<bool>,
+}
+
+impl CancelRequestsInput {
+    /// These requests, with the workflow's default e-mail.
+    pub fn new<S: AsRef<str>>(ids: impl IntoIterator<Item = S>) -> Self {
+        Self {
+            request_ids: ids_of(ids),
+            template: None,
+            subject: None,
+            is_silent: None,
+        }
+    }
+
+    /// With this e-mail (`subject`, `text`).
+    pub fn email(mut self, subject: impl Into<String>, text: impl Into<String>) -> Self {
+        self.subject = Some(subject.into());
+        self.template = Some(text.into());
+        self
+    }
 }
 
 /// Changes a request's fields; `None` leaves a field as it is.
@@ -345,6 +376,18 @@ pub struct NotifyAdditionalTimesInput {
     pub subject: Option<String>,
 }
 
+impl NotifyAdditionalTimesInput {
+    /// `days` more for each of these requests.
+    pub fn new<S: AsRef<str>>(ids: impl IntoIterator<Item = S>, days: i32) -> Self {
+        Self {
+            request_ids: ids_of(ids),
+            additional_time: days,
+            template: None,
+            subject: None,
+        }
+    }
+}
+
 /// Which data silos' parts to list.
 #[derive(cynic::InputObject, Debug, Clone, Default, PartialEq)]
 #[cynic(schema = "admin", graphql_type = "RequestDataSiloFiltersInput")]
@@ -385,6 +428,16 @@ pub struct UpdateRequestDataSiloStatusInput {
     pub status: UpdateRequestDataSiloStatus,
 }
 
+impl UpdateRequestDataSiloStatusInput {
+    /// Sets the part `id` to `status`.
+    pub fn new(id: &str, status: UpdateRequestDataSiloStatus) -> Self {
+        Self {
+            id: cynic::Id::new(id),
+            status,
+        }
+    }
+}
+
 /// Sets several data silos' parts of one request.
 #[derive(cynic::InputObject, Debug, Clone, PartialEq)]
 #[cynic(schema = "admin")]
@@ -396,6 +449,21 @@ pub struct UpdateRequestDataSiloStatusesInput {
     pub data_silo_ids: Vec<cynic::Id>,
     /// What to set them to.
     pub status: UpdateRequestDataSiloStatus,
+}
+
+impl UpdateRequestDataSiloStatusesInput {
+    /// Sets these silos' parts of one request to `status`.
+    pub fn new<S: AsRef<str>>(
+        request_id: &str,
+        data_silo_ids: impl IntoIterator<Item = S>,
+        status: UpdateRequestDataSiloStatus,
+    ) -> Self {
+        Self {
+            request_id: cynic::Id::new(request_id),
+            data_silo_ids: ids_of(data_silo_ids),
+            status,
+        }
+    }
 }
 
 /// Whose enrichers to list.
@@ -427,6 +495,19 @@ pub struct RemoveRequestIdentifiersInput {
     pub request_identifier_ids: Vec<cynic::Id>,
 }
 
+impl RemoveRequestIdentifiersInput {
+    /// Removes these identifiers from one request.
+    pub fn new<S: AsRef<str>>(
+        request_id: &str,
+        identifier_ids: impl IntoIterator<Item = S>,
+    ) -> Self {
+        Self {
+            request_id: cynic::Id::new(request_id),
+            request_identifier_ids: ids_of(identifier_ids),
+        }
+    }
+}
+
 /// Which templates to list.
 #[derive(cynic::InputObject, Debug, Clone, Default, PartialEq)]
 #[cynic(schema = "admin", graphql_type = "TemplateFiltersInput")]
@@ -435,6 +516,15 @@ pub struct TemplateFilters {
     /// Free text over the title.
     #[cynic(skip_serializing_if = "Option::is_none")]
     pub text: Option<String>,
+}
+
+impl TemplateFilters {
+    /// Templates whose title contains `text`; every template for `""`.
+    pub fn text(text: &str) -> Self {
+        Self {
+            text: (!text.is_empty()).then(|| text.to_owned()),
+        }
+    }
 }
 
 /// Which of a data silo's jobs to count.
@@ -452,6 +542,17 @@ pub struct BulkCompletionReducedRequestInput {
     pub request_type: Option<RequestAction>,
 }
 
+impl BulkCompletionReducedRequestInput {
+    /// The open jobs of a data silo.
+    pub fn open(data_silo_id: &str) -> Self {
+        Self {
+            is_resolved: false,
+            data_silo_id: Some(cynic::Id::new(data_silo_id)),
+            request_type: None,
+        }
+    }
+}
+
 /// Which attribute keys to list.
 #[derive(cynic::InputObject, Debug, Clone, Default, PartialEq)]
 #[cynic(schema = "admin", graphql_type = "AttributeKeysFiltersInput")]
@@ -460,4 +561,19 @@ pub struct AttributeKeysFilters {
     /// Enabled on these resources.
     #[cynic(skip_serializing_if = "Option::is_none")]
     pub enabled_on: Option<Vec<AttributeSupportedResourceType>>,
+}
+
+impl AttributeKeysFilters {
+    /// Keys enabled on these resources.
+    pub fn enabled_on(resources: impl IntoIterator<Item = AttributeSupportedResourceType>) -> Self {
+        Self {
+            enabled_on: Some(resources.into_iter().collect()),
+        }
+    }
+}
+
+fn ids_of<S: AsRef<str>>(ids: impl IntoIterator<Item = S>) -> Vec<cynic::Id> {
+    ids.into_iter()
+        .map(|id| cynic::Id::new(id.as_ref()))
+        .collect()
 }
