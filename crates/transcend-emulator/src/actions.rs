@@ -15,7 +15,8 @@ use crate::auth::{authenticate, require};
 use crate::config::Scope;
 use crate::inspect::INSPECTION_PREFIX;
 use crate::state::Shared;
-use crate::webhook;
+use crate::store::Event;
+use crate::view::JobStatus;
 
 /// An action the inspection API takes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -66,39 +67,39 @@ pub(crate) fn act<B>(
     let action = action_of(request.uri().path()).ok_or_else(|| ServerError::NotFound {
         what: "no such action".into(),
     })?;
-    let id = match &action {
-        Action::Approve(id) => {
-            shared.store.approve(id)?;
-            id.clone()
-        }
-        Action::Cancel(id) | Action::Revoke(id) => {
-            let status = if matches!(action, Action::Cancel(_)) {
-                RequestStatus::Canceled
-            } else {
-                RequestStatus::Revoked
-            };
-            shared.store.finish(id, status)?;
-            id.clone()
-        }
-        Action::Skip(id, silo) => {
-            shared.store.skip_job(id, silo)?;
-            id.clone()
-        }
+    let (id, event) = match &action {
+        Action::Approve(id) => (id, Event::Approved),
+        Action::Cancel(id) => (id, Event::Ended(RequestStatus::Canceled)),
+        Action::Revoke(id) => (id, Event::Ended(RequestStatus::Revoked)),
+        Action::Skip(id, silo) => (
+            id,
+            Event::SiloSet {
+                silo: silo.clone(),
+                status: JobStatus::Skipped,
+            },
+        ),
         Action::Redeliver(id, silo) => {
-            let config = shared
+            if !shared
                 .config
                 .data_silos
                 .iter()
-                .find(|s| s.id == *silo && !s.pull)
-                .cloned()
-                .ok_or_else(|| ServerError::NotFound {
+                .any(|s| s.id == *silo && !s.pull)
+            {
+                return Err(ServerError::NotFound {
                     what: "no webhook data silo with that id".into(),
-                })?;
-            shared.store.redeliver_job(id, silo)?;
-            tokio::spawn(webhook::deliver(Arc::clone(shared), id.clone(), config));
-            id.clone()
+                });
+            }
+            (
+                id,
+                Event::SiloRetried {
+                    silo: silo.clone(),
+                    pull: false,
+                },
+            )
         }
     };
+    shared.apply(id, event)?;
+    let id = id.clone();
     tracing::info!(?action, "inspection action");
     let view = shared
         .store

@@ -62,11 +62,13 @@ impl Api {
         apply: fn(&mut JobState, T),
     ) -> Result<Accepted, ServerError> {
         let claims = job_of(&self.0, key, &report.nonce)?;
-        self.0
+        let effects = self
+            .0
             .store
             .report(&claims.request_id, &claims.silo_id, |job| {
                 apply(job, report.body)
             })?;
+        self.0.run(&claims.request_id, effects);
         tracing::info!(request = %claims.request_id, silo = %claims.silo_id, "report received");
         Ok(Accepted)
     }
@@ -94,15 +96,18 @@ impl Api {
         what: &str,
         apply: impl FnOnce(&mut JobState),
     ) -> Result<Accepted, ServerError> {
-        if let Err(error) = self
+        match self
             .0
             .store
             .report(&claims.request_id, &claims.silo_id, apply)
         {
-            for path in written {
-                let _ = std::fs::remove_file(path);
+            Ok(effects) => self.0.run(&claims.request_id, effects),
+            Err(error) => {
+                for path in written {
+                    let _ = std::fs::remove_file(path);
+                }
+                return Err(error);
             }
-            return Err(error);
         }
         tracing::info!(request = %claims.request_id, silo = %claims.silo_id, "{what} received");
         Ok(Accepted)
@@ -295,12 +300,14 @@ impl Service<Incoming> for Api {
                 item.request_id = Some(job.request_id);
                 item.request_created_at = Some(job.created_at);
                 item.days_until_overdue = Some(30);
-                item.attributes = (!job.attributes.is_empty()).then(|| {
+                // Always a list, `[]` when there are none: Transcend's CLI reads
+                // `attributes` as an array and stops on a missing one.
+                item.attributes = Some(
                     job.attributes
                         .into_iter()
                         .map(|(key, values)| RequestAttribute::new(key, values))
-                        .collect()
-                });
+                        .collect(),
+                );
                 item
             })
             .collect();
@@ -336,13 +343,11 @@ impl Service<Incoming> for Api {
                 });
             }
         };
-        let ready = self
+        let effects = self
             .0
             .store
             .enrich(&request_id, &enricher_id, enrichment.body)?;
-        if ready {
-            self.0.start_silos(&request_id);
-        }
+        self.0.run(&request_id, effects);
         Ok(Accepted)
     }
 

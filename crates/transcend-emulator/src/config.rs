@@ -89,6 +89,7 @@ pub struct EmulatorConfig {
 /// approval = true                # APPROVING (and SECONDARY_APPROVING) until approved
 /// secondary_ms = 2000            # ERASURE: SECONDARY for this long
 /// download_window_secs = 600     # ACCESS: DOWNLOADABLE, then COMPLETED
+/// deadline_days = 30             # the legal deadline (`daysRemaining`), from createdAt
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -108,6 +109,9 @@ pub struct LifecycleConfig {
     /// seconds. While `DOWNLOADABLE` it is still open: a second ACCESS request for the
     /// same person is refused as a duplicate.
     pub download_window_secs: u64,
+    /// Days from `createdAt` to the request's deadline: the admin API's
+    /// `daysRemaining` counts down to it, and `notifyAdditionalTime` pushes it back.
+    pub deadline_days: u32,
 }
 
 impl Default for LifecycleConfig {
@@ -117,6 +121,7 @@ impl Default for LifecycleConfig {
             approval: false,
             secondary_ms: 0,
             download_window_secs: 7 * 24 * 3600,
+            deadline_days: 30,
         }
     }
 }
@@ -129,13 +134,27 @@ impl Default for LifecycleConfig {
 pub struct EnricherConfig {
     /// Its id (`x-transcend-enricher-id` of a manual enrichment).
     pub id: String,
-    /// Where its webhooks are delivered.
+    /// Where its webhooks are delivered; empty for an enricher a person works by hand
+    /// (`POST /v1/enrich-identifiers` with `x-transcend-request-id` and
+    /// `x-transcend-enricher-id`, as Transcend's `preflight` commands do).
+    #[serde(default)]
     pub webhook_url: String,
-    /// The `aud` of its webhook tokens.
+    /// The `aud` of its webhook tokens (its id when not set).
+    #[serde(default)]
     pub audience: String,
 }
 
 impl EnricherConfig {
+    /// An enricher without a webhook: a person enriches each request by hand.
+    pub fn manual(id: impl Into<String>) -> Self {
+        Self::new(id, "")
+    }
+
+    /// Whether it has no webhook (a person enriches by hand).
+    pub fn is_manual(&self) -> bool {
+        self.webhook_url.is_empty()
+    }
+
     /// An enricher with its webhook URL; its audience is its id.
     pub fn new(id: impl Into<String>, webhook_url: impl Into<String>) -> Self {
         let id = id.into();
@@ -204,6 +223,9 @@ impl EmulatorConfig {
                     "enricher id {:?} is empty or repeated (ids are shared with data silos)",
                     enricher.id
                 )));
+            }
+            if enricher.is_manual() {
+                continue;
             }
             let url: http::Uri = enricher.webhook_url.parse().map_err(|_| {
                 ConfigError(format!(

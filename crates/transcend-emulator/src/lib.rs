@@ -243,25 +243,8 @@ impl EmulatorBuilder {
         });
         let clock = tokio::spawn(run_clock(Arc::downgrade(&shared)));
         // A restarted emulator goes on delivering what it had not delivered.
-        let (jobs, enrichers) = shared.store.undelivered();
-        for (id, silo) in jobs {
-            if let Some(silo) = shared
-                .config
-                .data_silos
-                .iter()
-                .find(|s| s.id == silo && !s.pull)
-            {
-                tokio::spawn(webhook::deliver(Arc::clone(&shared), id, silo.clone()));
-            }
-        }
-        for (id, enricher) in enrichers {
-            if let Some(enricher) = shared.config.enrichers.iter().find(|e| e.id == enricher) {
-                tokio::spawn(webhook::deliver_enrichment(
-                    Arc::clone(&shared),
-                    id,
-                    enricher.clone(),
-                ));
-            }
+        for (id, effect) in shared.store.undelivered() {
+            shared.run(&id, vec![effect]);
         }
         let api = Api(Arc::clone(&shared));
         let server = server.serve(service_fn(move |request| {
@@ -333,8 +316,8 @@ async fn run_clock(shared: std::sync::Weak<Shared>) {
             () = wait => {}
             () = woken => {}
         }
-        for id in strong.store.advance(std::time::Instant::now()) {
-            strong.start_silos(&id);
+        for (id, effects) in strong.store.advance(std::time::Instant::now()) {
+            strong.run(&id, effects);
         }
     }
 }

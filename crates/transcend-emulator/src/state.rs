@@ -8,15 +8,13 @@ use std::sync::{Arc, Mutex};
 
 use transcend_hyper::HyperTransport;
 use transcend_proto::server::ServerError;
-use transcend_proto::types::{
-    DsrRecord, IdentifierType, RequestStatus, SubmitDsr, SubmitDsrResponse,
-};
+use transcend_proto::types::{IdentifierType, RequestStatus, SubmitDsr, SubmitDsrResponse};
 
-use crate::config::{ApiKeyConfig, DataSiloConfig, EmulatorConfig};
+use crate::config::{ApiKeyConfig, EmulatorConfig};
 use crate::keys::SigningKeys;
 use crate::limits::{Faults, RateLimiter};
 use crate::nonce::NonceKey;
-use crate::store::Store;
+use crate::store::{Effect, Event, SiloPlan, Store};
 use crate::webhook;
 
 /// Everything the request handlers share.
@@ -52,28 +50,81 @@ impl Shared {
         );
         if submission.request_id.is_some() {
             let silos = self.silos_in_scope(&submission, &held_by(&submission));
-            let record = self.store.restart(submission, &expected(&silos))?;
-            self.start_jobs(&record, silos);
+            let (record, effects) = self.store.restart(submission, silos)?;
+            self.run(&record.id, effects);
             return Ok(SubmitDsrResponse::new(record));
         }
-        let enrich =
-            !self.config.enrichers.is_empty() && submission.completed_request_status.is_none();
-        if enrich {
-            let ids: Vec<String> = self.config.enrichers.iter().map(|e| e.id.clone()).collect();
-            let record = self.store.create_with_enrichers(submission, &[], &ids)?;
-            for enricher in self.config.enrichers.iter().cloned() {
-                tokio::spawn(webhook::deliver_enrichment(
-                    Arc::clone(self),
-                    record.id.clone(),
-                    enricher,
-                ));
-            }
-            return Ok(SubmitDsrResponse::new(record));
-        }
-        let silos = self.silos_in_scope(&submission, &held_by(&submission));
-        let record = self.store.create(submission, &expected(&silos))?;
-        self.start_jobs(&record, silos);
+        let completed = submission
+            .completed_request_status
+            .clone()
+            .map(RequestStatus::from);
+        let enrichers = if completed.is_none() {
+            self.config
+                .enrichers
+                .iter()
+                .map(|e| (e.id.clone(), e.is_manual()))
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let silos = if enrichers.is_empty() {
+            self.silos_in_scope(&submission, &held_by(&submission))
+        } else {
+            Vec::new()
+        };
+        let event = Event::Submitted {
+            completed,
+            enrichers,
+            silos,
+        };
+        let (record, effects) = self.store.create(submission, event)?;
+        self.run(&record.id, effects);
         Ok(SubmitDsrResponse::new(record))
+    }
+
+    /// Hands request `id` an event and carries out what it leads to.
+    pub(crate) fn apply(self: &Arc<Self>, id: &str, event: Event) -> Result<(), ServerError> {
+        let effects = self.store.apply(id, event)?;
+        self.run(id, effects);
+        Ok(())
+    }
+
+    /// Carries out a request's effects: webhooks are delivered in tasks of their own,
+    /// and a request whose enrichers are done or whose waiting is over gets its silos.
+    pub(crate) fn run(self: &Arc<Self>, id: &str, effects: Vec<Effect>) {
+        for effect in effects {
+            match effect {
+                Effect::DeliverJob { silo, round } => {
+                    let config = self
+                        .config
+                        .data_silos
+                        .iter()
+                        .find(|s| s.id == silo && !s.pull);
+                    if let Some(config) = config {
+                        tokio::spawn(webhook::deliver(
+                            Arc::clone(self),
+                            id.to_owned(),
+                            config.clone(),
+                            round,
+                        ));
+                    }
+                }
+                Effect::DeliverEnrichment { enricher, round } => {
+                    let config = self.config.enrichers.iter().find(|e| e.id == enricher);
+                    if let Some(config) = config.filter(|e| !e.is_manual()) {
+                        tokio::spawn(webhook::deliver_enrichment(
+                            Arc::clone(self),
+                            id.to_owned(),
+                            config.clone(),
+                            round,
+                        ));
+                    }
+                }
+                Effect::StartSilos => self.start_silos(id),
+                // The store puts timed steps on the clock's list itself.
+                Effect::Wake(_) => {}
+            }
+        }
     }
 
     /// Once every enricher has answered, or the waiting period is over: the silos in
@@ -84,17 +135,13 @@ impl Shared {
         };
         let held = self.store.identifier_types(request_id);
         let silos = self.silos_in_scope(&submission, &held);
-        if let Some(record) = self.store.proceed(request_id, &expected(&silos)) {
-            self.start_jobs(&record, silos);
+        if let Err(error) = self.apply(request_id, Event::Proceed { silos }) {
+            tracing::warn!(request = %request_id, %error, "the silos could not start");
         }
     }
 
     /// The silos a submission reaches, given the identifier types the request holds.
-    fn silos_in_scope(
-        &self,
-        submission: &SubmitDsr,
-        held: &[IdentifierType],
-    ) -> Vec<DataSiloConfig> {
+    fn silos_in_scope(&self, submission: &SubmitDsr, held: &[IdentifierType]) -> Vec<SiloPlan> {
         self.config
             .data_silos
             .iter()
@@ -102,31 +149,13 @@ impl Shared {
             .filter(|silo| {
                 silo.identifiers.is_empty() || silo.identifiers.iter().any(|t| held.contains(t))
             })
-            .cloned()
+            .map(|silo| SiloPlan {
+                id: silo.id.clone(),
+                expected: silo.datapoints.clone(),
+                pull: silo.pull,
+            })
             .collect()
     }
-
-    fn start_jobs(self: &Arc<Self>, record: &DsrRecord, silos: Vec<DataSiloConfig>) {
-        if record.status != RequestStatus::Compiling {
-            return;
-        }
-        for silo in silos {
-            if silo.pull {
-                // A cron silo gets no webhook: its job waits to be pulled.
-                self.store.await_pull(&record.id, &silo.id);
-            } else {
-                tokio::spawn(webhook::deliver(Arc::clone(self), record.id.clone(), silo));
-            }
-        }
-    }
-}
-
-/// The silos' ids and the datapoints each reports.
-fn expected(silos: &[DataSiloConfig]) -> Vec<(String, Vec<String>)> {
-    silos
-        .iter()
-        .map(|s| (s.id.clone(), s.datapoints.clone()))
-        .collect()
 }
 
 /// The identifier types a submission holds by itself.

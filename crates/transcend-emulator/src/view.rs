@@ -45,12 +45,36 @@ pub struct RequestView {
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct EnricherView {
+    /// Its part's id in the admin API (`retryRequestEnricher`, `skipRequestEnricher`).
+    #[serde(default)]
+    pub id: String,
     /// The enricher.
     pub enricher_id: String,
     /// Where it stands.
     pub status: EnricherStatus,
     /// Every webhook delivery and the answer it got.
     pub deliveries: Vec<Delivery>,
+    /// The round of its webhook loop: each retry starts a new one.
+    #[serde(default)]
+    pub round: u32,
+}
+
+impl EnricherView {
+    /// An enricher's part of request `request_id`: its webhook is being delivered,
+    /// or, for one without a webhook (`manual`), it waits for a person.
+    pub(crate) fn new(request_id: &str, enricher: &str, manual: bool, round: u32) -> Self {
+        Self {
+            id: crate::store::part_id(request_id, enricher),
+            enricher_id: enricher.to_owned(),
+            status: if manual {
+                EnricherStatus::Waiting
+            } else {
+                EnricherStatus::Delivering
+            },
+            deliveries: Vec::new(),
+            round,
+        }
+    }
 }
 
 /// Where an enricher stands on a request.
@@ -70,6 +94,24 @@ pub enum EnricherStatus {
     Canceled,
     /// Every delivery failed.
     DeliveryFailed,
+    /// A person skipped it.
+    Skipped,
+}
+
+impl EnricherStatus {
+    /// Whether it may still answer: its webhook is out, it took it, or every delivery
+    /// failed (a person may still enrich by hand).
+    pub fn is_open(self) -> bool {
+        matches!(
+            self,
+            Self::Delivering | Self::Waiting | Self::DeliveryFailed
+        )
+    }
+
+    /// Whether the silos may start as far as it is concerned.
+    pub fn is_done(self) -> bool {
+        matches!(self, Self::Resolved | Self::Skipped)
+    }
 }
 
 /// `GET /emulator/v1/requests`.
@@ -92,6 +134,21 @@ pub struct StatusChange {
     pub status: RequestStatus,
     /// When.
     pub at: Timestamp,
+    /// A change that is not a status change, made from the admin API or the dashboard
+    /// ("marked silent", "45 more days", "silo users-db resolved by hand").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+impl StatusChange {
+    /// The request entered `status` at `at`.
+    pub(crate) fn new(status: RequestStatus, at: Timestamp) -> Self {
+        Self {
+            status,
+            at,
+            note: None,
+        }
+    }
 }
 
 /// Where a silo's job stands.
@@ -127,6 +184,10 @@ impl JobStatus {
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct JobView {
+    /// Its part's id in the admin API (`changeRequestDataSiloStatus`,
+    /// `retryRequestDataSilo`).
+    #[serde(default)]
+    pub id: String,
     /// The silo.
     pub data_silo_id: String,
     /// Where the job stands.

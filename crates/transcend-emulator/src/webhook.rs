@@ -15,7 +15,7 @@ use transcend_proto::{Nonce, SombraToken};
 
 use crate::config::{DataSiloConfig, EnricherConfig};
 use crate::state::Shared;
-use crate::store::{Detached, LINK_PREFIX, event_time};
+use crate::store::{Detached, Event, LINK_PREFIX, event_time};
 use crate::view::{Delivery, EnricherStatus, JobStatus};
 
 /// The subject of an enricher's nonces: `enricher:<id>`, never a silo's.
@@ -28,6 +28,7 @@ pub(crate) async fn deliver_enrichment(
     shared: Arc<Shared>,
     request_id: String,
     enricher: EnricherConfig,
+    round: u32,
 ) {
     let Some((core_identifier, details)) = shared.store.with_request(&request_id, |request| {
         let mut details = JobRequest::default();
@@ -54,10 +55,18 @@ pub(crate) async fn deliver_enrichment(
     let target = Target {
         url: &url,
         nonce: &nonce,
-        audience: &enricher.audience,
+        audience: if enricher.audience.is_empty() {
+            &enricher.id
+        } else {
+            &enricher.audience
+        },
         core_identifier: &core_identifier,
     };
-    let wanted = || shared.store.enrichment_wanted(&request_id, &enricher.id);
+    let wanted = || {
+        shared
+            .store
+            .enrichment_wanted(&request_id, &enricher.id, round)
+    };
     attempt_until_settled(&shared, target, &job, wanted, |_| {}, |attempt, result| {
         let (status, outcome, settled) = match result {
             Ok(JobAnswer::Accepted) => (
@@ -92,19 +101,18 @@ pub(crate) async fn deliver_enrichment(
         };
         tracing::info!(request = %request_id, enricher = %enricher.id, attempt = attempt.number, ?status, %outcome, "enrichment webhook delivered");
         let answered = settled.is_some_and(|s| s != EnricherStatus::DeliveryFailed);
-        let ready = shared.store.enricher_delivered(
-            &request_id,
-            &enricher.id,
-            Delivery {
+        let delivered = Event::EnricherDelivered {
+            enricher: enricher.id.clone(),
+            delivery: Delivery {
                 attempt: attempt.number,
                 at: event_time(),
                 status,
                 outcome,
             },
-            settled,
-        );
-        if ready {
-            shared.start_silos(&request_id);
+            status: settled,
+        };
+        if let Err(error) = shared.apply(&request_id, delivered) {
+            tracing::debug!(request = %request_id, %error, "an enrichment delivery was not recorded");
         }
         answered
     })
@@ -246,7 +254,12 @@ pub(crate) fn job_for(request: &Detached, silo: &DataSiloConfig) -> DsrJob {
 
 /// Delivers the job until the silo answers, or the attempts run out. Each attempt
 /// carries a fresh token (new `jti`, new `iat`/`exp`) and the same nonce.
-pub(crate) async fn deliver(shared: Arc<Shared>, request_id: String, silo: DataSiloConfig) {
+pub(crate) async fn deliver(
+    shared: Arc<Shared>,
+    request_id: String,
+    silo: DataSiloConfig,
+    round: u32,
+) {
     let Some(job) = shared
         .store
         .detached(&request_id)
@@ -266,7 +279,6 @@ pub(crate) async fn deliver(shared: Arc<Shared>, request_id: String, silo: DataS
         audience: &silo.audience,
         core_identifier: &core_identifier,
     };
-    let round = shared.store.delivery_round(&request_id, &silo.id);
     let wanted = || shared.store.delivery_wanted(&request_id, &silo.id, round);
     let next_at = |at| shared.store.next_delivery(&request_id, &silo.id, at);
     attempt_until_settled(&shared, target, &job, wanted, next_at, |attempt, result| {
@@ -286,17 +298,19 @@ pub(crate) async fn deliver(shared: Arc<Shared>, request_id: String, silo: DataS
         };
         tracing::info!(request = %request_id, silo = %silo.id, attempt = attempt.number, ?status, %outcome, "webhook delivered");
         let answered = matches!(job_status, Some(JobStatus::Waiting | JobStatus::Skipped));
-        shared.store.delivered(
-            &request_id,
-            &silo.id,
-            Delivery {
+        let delivered = Event::JobDelivered {
+            silo: silo.id.clone(),
+            delivery: Delivery {
                 attempt: attempt.number,
                 at: event_time(),
                 status,
                 outcome,
             },
-            job_status,
-        );
+            status: job_status,
+        };
+        if let Err(error) = shared.apply(&request_id, delivered) {
+            tracing::debug!(request = %request_id, %error, "a delivery was not recorded");
+        }
         answered
     })
     .await;

@@ -248,11 +248,13 @@ async fn nonces_cannot_be_forged_and_silo_keys_stay_in_their_silo() {
     assert!(other.message().unwrap().contains("another data silo"));
     let cannot_submit = silo_a.submit_dsr(&dsr("q")).await.unwrap_err();
     assert_eq!(cannot_submit.kind(), Some(ErrorKind::Unauthorized));
-    // Nonces are reusable until the job is finished.
-    silo_a
+    // A nonce is good until its job is finished: a second report for a settled job is
+    // 409, as Sombra answers it (while the request itself waits for silo b).
+    let again = silo_a
         .report_erasure(&nonce_of("a"), &ErasureReport::erased())
         .await
-        .unwrap();
+        .unwrap_err();
+    assert_eq!(again.kind(), Some(ErrorKind::Conflict), "{again}");
     emulator.shutdown().await;
 }
 
