@@ -6,8 +6,11 @@
 //! cargo xtask schemas --check    exit 1, naming each stale file, if any differs
 //! cargo xtask countries [--check]  the same for the ISO 3166-1 country table
 //! cargo xtask supply-chain       licences, banned crates, the core crates' weight
+//! cargo xtask admin-schema --check  the admin API's schema file agrees with
+//!                                 Transcend's published schema and the emulator's
 //! ```
 
+mod admin_schema;
 mod countries;
 mod generated;
 mod schemas;
@@ -23,6 +26,15 @@ fn main() -> ExitCode {
         .iter()
         .find(|a| !a.starts_with("--"))
         .map(String::as_str);
+    if task == Some("admin-schema") {
+        return match admin_schema::check(&workspace_root()) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(message) => {
+                eprintln!("{message}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     if task == Some("supply-chain") {
         return match supply_chain::check() {
             Ok(()) => ExitCode::SUCCESS,
@@ -37,7 +49,7 @@ fn main() -> ExitCode {
         Some("countries") => vec![countries::file()],
         _ => {
             eprintln!(
-                "usage: cargo xtask <schemas|countries> [--check] | cargo xtask supply-chain"
+                "usage: cargo xtask <schemas|countries> [--check] | cargo xtask supply-chain | cargo xtask admin-schema --check"
             );
             return ExitCode::from(2);
         }

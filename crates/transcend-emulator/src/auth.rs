@@ -81,12 +81,7 @@ pub(crate) fn require(key: &ApiKeyConfig, scope: Scope) -> Result<(), ServerErro
     if key.scopes.contains(&scope) {
         Ok(())
     } else {
-        let name = match scope {
-            Scope::Submit => "Submit New Data Subject Request",
-            Scope::View => "View Incoming Requests",
-            Scope::Report => "report for data silo jobs",
-            Scope::Enrich => "Manage Request Identity Verification",
-        };
+        let name = scope.title();
         Err(ServerError::Unauthorized {
             message: format!("the API key lacks the scope {name:?}"),
         })

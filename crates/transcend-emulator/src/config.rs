@@ -4,6 +4,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
+
+pub use crate::admin_config::{AdminConfig, AttributeKeyConfig, TemplateConfig};
 use transcend_proto::types::{IdentifierType, RequestAction, SubmitDsr};
 
 /// The API key accepted when no configuration is given: every scope, every silo.
@@ -77,6 +79,9 @@ pub struct EmulatorConfig {
     pub enrichers: Vec<EnricherConfig>,
     /// How long each step of a request's life takes, and whether a person approves.
     pub lifecycle: LifecycleConfig,
+    /// What the admin API serves besides requests: templates, custom fields, data
+    /// subject types.
+    pub admin: AdminConfig,
 }
 
 /// The steps of a request's life after its enrichers (`PROTOCOL.md` section 10).
@@ -181,6 +186,7 @@ impl Default for EmulatorConfig {
             download_key_lifetime_secs: 3600,
             enrichers: Vec::new(),
             lifecycle: LifecycleConfig::default(),
+            admin: AdminConfig::default(),
         }
     }
 }
@@ -344,11 +350,32 @@ pub enum Scope {
     Report,
     /// Enrich requests ("Manage Request Identity Verification").
     Enrich,
+    /// Change requests through the admin API: approve, cancel, hold, extend, make
+    /// silent, and set or retry their silos and enrichers ("Manage Request
+    /// Compilation").
+    Manage,
 }
 
 impl Scope {
     /// Every scope.
-    pub const ALL: [Scope; 4] = [Scope::Submit, Scope::View, Scope::Report, Scope::Enrich];
+    pub const ALL: [Scope; 5] = [
+        Scope::Submit,
+        Scope::View,
+        Scope::Report,
+        Scope::Enrich,
+        Scope::Manage,
+    ];
+
+    /// The name Transcend's dashboard gives the scope.
+    pub fn title(self) -> &'static str {
+        match self {
+            Scope::Submit => "Submit New Data Subject Request",
+            Scope::View => "View Incoming Requests",
+            Scope::Report => "report for data silo jobs",
+            Scope::Enrich => "Manage Request Identity Verification",
+            Scope::Manage => "Manage Request Compilation",
+        }
+    }
 }
 
 /// A data silo that receives webhooks.

@@ -88,6 +88,9 @@ pub(crate) async fn handle(api: Api, request: Request<Incoming>) -> Result<Answe
             Fault::Drop => return Err(Dropped),
         }
     }
+    if request.uri().path() == crate::graphql::GRAPHQL_PATH {
+        return Ok(whole(crate::graphql::serve(&shared, request).await));
+    }
     let changes_state = request.method() != http::Method::GET;
     let rate_key = shared.rate.as_ref().and_then(|_| {
         Credentials::from_headers(request.headers())

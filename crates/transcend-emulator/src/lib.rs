@@ -43,11 +43,13 @@
 #![deny(missing_docs)]
 
 mod actions;
+mod admin_config;
 mod api;
 mod auth;
 mod config;
 mod dashboard;
 mod files;
+mod graphql;
 mod handler;
 mod inspect;
 mod keys;
@@ -63,10 +65,12 @@ mod view;
 mod webhook;
 
 pub use config::{
-    ApiKeyConfig, ConfigError, DEFAULT_API_KEY, DataSiloConfig, EmulatorConfig, EnricherConfig,
-    FaultConfig, LifecycleConfig, RateLimitConfig, Scope, WebhookConfig,
+    AdminConfig, ApiKeyConfig, AttributeKeyConfig, ConfigError, DEFAULT_API_KEY, DataSiloConfig,
+    EmulatorConfig, EnricherConfig, FaultConfig, LifecycleConfig, RateLimitConfig, Scope,
+    TemplateConfig, WebhookConfig,
 };
 pub use dashboard::DASHBOARD_PATH;
+pub use graphql::{GRAPHQL_PATH, admin_schema_sdl};
 pub use handler::{OPENAPI_PATH, STATE_PATH};
 pub use inspect::INSPECTION_PREFIX;
 pub use trigger::TRIGGER_PATH;
@@ -223,6 +227,8 @@ impl EmulatorBuilder {
             .and_then(|document| serde_json::to_vec_pretty(&document).map_err(|e| e.to_string()))
             .map_err(EmulatorError::Setup)?;
         let shared = Arc::new(Shared {
+            admin: graphql::schema(),
+            base_url: format!("http://{addr}"),
             openapi: openapi.into(),
             rate: config
                 .rate_limit

@@ -32,6 +32,11 @@ pub(crate) struct Shared {
     /// The OpenAPI document served at [`OPENAPI_PATH`](crate::OPENAPI_PATH), made once.
     pub openapi: bytes::Bytes,
     pub files: AtomicU64,
+    /// The admin API's schema, built once.
+    pub admin: crate::graphql::AdminSchema,
+    /// Where the emulator answers (`http://127.0.0.1:PORT`): its Sombra's
+    /// `customerUrl`.
+    pub base_url: String,
     /// Cancelled at shutdown: webhook deliveries stop.
     pub closing: tokio_util::sync::CancellationToken,
 }

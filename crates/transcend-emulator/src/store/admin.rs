@@ -359,13 +359,6 @@ impl Store {
             .count()
     }
 
-    /// The key of request `id` in the admin API's order (what its cursor names).
-    pub(crate) fn cursor_key(&self, id: &str) -> Option<CursorKey> {
-        let inner = self.lock();
-        let request = inner.requests.get(id)?;
-        Some((request.created_at.clone(), id.to_owned()))
-    }
-
     /// Changes a request's own fields (`updateRequest`); each change is noted on its
     /// timeline.
     pub(crate) fn update_fields(

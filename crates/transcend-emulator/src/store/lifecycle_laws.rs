@@ -38,11 +38,13 @@ fn setup() -> impl Strategy<Value = Setup> {
         proptest::collection::vec(any::<bool>(), 0..3),
     )
         .prop_map(|(action, approval, wait, secondary, silos, enrichers)| {
-            let mut lifecycle = LifecycleConfig::default();
-            lifecycle.approval = approval;
-            lifecycle.waiting_period_ms = wait;
-            lifecycle.secondary_ms = secondary;
-            lifecycle.download_window_secs = 1;
+            let lifecycle = LifecycleConfig {
+                approval,
+                waiting_period_ms: wait,
+                secondary_ms: secondary,
+                download_window_secs: 1,
+                ..LifecycleConfig::default()
+            };
             Setup {
                 action,
                 lifecycle,

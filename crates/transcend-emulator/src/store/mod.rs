@@ -8,12 +8,9 @@ mod request;
 mod tests;
 
 pub(crate) use admin::{
-    AdminRecord, CursorKey, EnricherPart, IdentifierPart, RequestQuery, RequestsPage, SiloPart,
-    filter_time,
+    AdminRecord, CursorKey, EnricherPart, IdentifierPart, RequestQuery, SiloPart, filter_time,
 };
-pub(crate) use lifecycle::{
-    ENRICHER_COMPLETED, Effect, Event, NOT_APPROVING, Now, Refused, SiloPlan, Step,
-};
+pub(crate) use lifecycle::{Effect, Event, Now, Refused, SiloPlan};
 pub(crate) use request::{Detached, JobState, PendingJob, RequestState, parse_part_id, part_id};
 
 use std::cmp::Reverse;

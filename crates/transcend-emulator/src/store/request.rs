@@ -329,10 +329,6 @@ impl Jobs {
         self.0.iter()
     }
 
-    pub(super) fn values_mut(&mut self) -> impl Iterator<Item = &mut JobState> {
-        self.0.iter_mut()
-    }
-
     /// Adds a job, or replaces the silo's job.
     pub(super) fn insert(&mut self, job: JobState) {
         match self.get_mut(&job.view.data_silo_id.clone()) {
