@@ -75,7 +75,8 @@ pub use handler::{OPENAPI_PATH, STATE_PATH};
 pub use inspect::INSPECTION_PREFIX;
 pub use trigger::TRIGGER_PATH;
 pub use view::{
-    Delivery, FileView, JobStatus, JobView, PageView, RequestList, RequestView, StatusChange,
+    Delivery, EnricherStatus, EnricherView, FileView, JobStatus, JobView, PageView, RequestList,
+    RequestView, StatusChange,
 };
 
 use std::net::SocketAddr;

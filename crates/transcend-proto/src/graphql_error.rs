@@ -116,14 +116,18 @@ const ALREADY_DONE: &[&str] = &[
 ];
 
 fn classify(message: &str, code: Option<&str>) -> GraphQlErrorKind {
-    if message.contains("API key is invalid") || code == Some("UNAUTHENTICATED") {
+    if message.contains("API key is invalid")
+        || matches!(code, Some("UNAUTHENTICATED" | "FORBIDDEN"))
+    {
         GraphQlErrorKind::Unauthorized
     } else if message.contains("Too many requests") {
         GraphQlErrorKind::RateLimited
     } else if ALREADY_DONE.iter().any(|m| message.contains(m)) {
         GraphQlErrorKind::AlreadyDone
     } else if code.is_some_and(|c| INVALID_CODES.contains(&c))
-        || INVALID_MESSAGES.iter().any(|m| message.contains(m))
+        || INVALID_MESSAGES
+            .iter()
+            .any(|m| message.to_lowercase().contains(&m.to_lowercase()))
     {
         GraphQlErrorKind::Invalid
     } else if code == Some("NOT_FOUND") || message.contains("not found") {

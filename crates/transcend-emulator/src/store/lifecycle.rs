@@ -353,11 +353,12 @@ impl RequestState {
                 }
             }
             Event::EnricherSkipped { enricher } => {
-                self.still_open()?;
-                let view = self.enricher_mut(&enricher)?;
-                if !view.status.is_open() {
+                // An enricher that has answered is done, whatever became of the request.
+                if !self.enricher_mut(&enricher)?.status.is_open() {
                     return Err(Refused::AlreadyDone(ENRICHER_COMPLETED.into()));
                 }
+                self.still_open()?;
+                let view = self.enricher_mut(&enricher)?;
                 view.status = EnricherStatus::Skipped;
                 self.after_enrichment(now, &mut effects);
             }
