@@ -26,10 +26,13 @@ pub(crate) fn is_inspection(path: &str) -> bool {
 
 /// The most requests one page lists.
 const MAX_PAGE: usize = 1_000;
+/// The requests a listing without `limit` answers: a listing is always a page, so no
+/// call can make the emulator serialise every request it holds.
+const DEFAULT_PAGE: usize = 100;
 
-/// `?limit=&offset=` of a listing: a page, newest first, when `limit` is given.
-fn paging(query: Option<&str>) -> Result<Option<(usize, usize)>, ServerError> {
-    let mut limit = None;
+/// `?limit=&offset=` of a listing: the page asked for, newest first.
+fn paging(query: Option<&str>) -> Result<(usize, usize), ServerError> {
+    let mut limit = DEFAULT_PAGE;
     let mut offset = 0;
     for (name, value) in form_pairs(query.unwrap_or_default()) {
         let number = || {
@@ -38,12 +41,12 @@ fn paging(query: Option<&str>) -> Result<Option<(usize, usize)>, ServerError> {
             })
         };
         match name {
-            "limit" => limit = Some(number()?.clamp(1, MAX_PAGE)),
+            "limit" => limit = number()?.clamp(1, MAX_PAGE),
             "offset" => offset = number()?,
             _ => {}
         }
     }
-    Ok(limit.map(|limit| (offset, limit)))
+    Ok((offset, limit))
 }
 
 fn form_pairs(query: &str) -> impl Iterator<Item = (&str, &str)> {
@@ -71,10 +74,10 @@ pub(crate) fn inspect<B>(
         .strip_prefix(INSPECTION_PREFIX)
         .and_then(|rest| rest.strip_prefix('/'))
     {
-        None | Some("") => match paging(request.uri().query())? {
-            Some((offset, limit)) => serde_json::to_vec(&shared.store.page(offset, limit)),
-            None => serde_json::to_vec(&shared.store.list()),
-        },
+        None | Some("") => {
+            let (offset, limit) = paging(request.uri().query())?;
+            serde_json::to_vec(&shared.store.page(offset, limit))
+        }
         Some(segment) => {
             let id = percent_encoding::percent_decode_str(segment)
                 .decode_utf8()

@@ -52,7 +52,9 @@ function renderDetail(view) {
   $("detail-status").textContent = view.status;
   $("detail-type").textContent = view.type;
   $("detail-core").textContent = view.coreIdentifier;
-  $("timeline").replaceChildren(...view.timeline.map((c) => el("li", c.at + "  " + c.status)));
+  $("timeline").replaceChildren(
+    ...view.timeline.map((c) => el("li", c.at + "  " + (c.note ? c.status + ": " + c.note : c.status))),
+  );
   $("enrichers").replaceChildren(...(view.enrichers || []).map((e) => {
     const box = el("div", undefined, { class: "job" });
     box.append(el("h4", e.enricherId + ": " + e.status));

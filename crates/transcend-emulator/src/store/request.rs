@@ -130,16 +130,27 @@ impl Kept {
         })
     }
 
-    /// Only the submission's locale.
-    pub(super) fn locale(&self) -> Option<String> {
+    /// Only the submission's locale and attributes, read in one pass.
+    pub(super) fn locale_and_attributes(&self) -> (Option<String>, Vec<(String, Vec<String>)>) {
         #[derive(serde::Deserialize)]
-        struct Locale {
+        struct Parts {
             #[serde(default)]
             locale: Option<String>,
+            #[serde(default)]
+            attributes: Option<Vec<transcend_proto::types::Attribute>>,
         }
-        serde_json::from_str::<Locale>(self.0.get())
-            .ok()
-            .and_then(|l| l.locale)
+        match serde_json::from_str::<Parts>(self.0.get()) {
+            Ok(parts) => (
+                parts.locale,
+                parts
+                    .attributes
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|a| (a.key, a.values))
+                    .collect(),
+            ),
+            Err(_) => (None, Vec::new()),
+        }
     }
 
     /// Only the submission's attributes (what a cron silo's pending list carries).

@@ -98,15 +98,16 @@ pub struct PageInfo {
     pub has_next_page: bool,
 }
 
-/// A page of requests.
+/// A page of requests. (It leaves `totalCount` out: counting every match is work a
+/// cursor walk need not ask of the server for each page; [`CountRequests`] asks once.)
+///
+/// [`CountRequests`]: super::CountRequests
 #[derive(cynic::QueryFragment, Debug, Clone, PartialEq)]
 #[cynic(schema = "admin")]
 #[non_exhaustive]
 pub struct RequestsPayload {
     /// The requests of this page.
     pub nodes: Vec<Request>,
-    /// How many match the filter in all.
-    pub total_count: i32,
     /// Where the walk stands.
     pub page_info: PageInfo,
 }
