@@ -8,7 +8,10 @@
 //! `SECONDARY_COMPLETED`, `COMPLETED`). Keys, scopes, a self-hosted Sombra key, rate
 //! limits, body limits and injected faults are configurable. `GET /emulator/v1/requests`
 //! shows everything that happened, and a dashboard at [`DASHBOARD_PATH`] shows it in a
-//! browser, with buttons to approve, cancel, revoke, redeliver and skip.
+//! browser, with buttons to approve, cancel, revoke, redeliver and skip. Transcend's
+//! admin GraphQL API is served at [`GRAPHQL_PATH`] over the same requests: approve,
+//! cancel, hold, extend deadlines, list and filter requests, set and retry silos' and
+//! enrichers' parts ([`admin_schema_sdl`] is its schema).
 //!
 //! ```
 //! use transcend_emulator::Emulator;
