@@ -54,6 +54,45 @@ schema_enum!(RequestStatus {
     Revoked = "REVOKED",
 });
 
+/// Declares `IsoCountryCode`: one value per code, spelt as the code.
+macro_rules! country_codes {
+    ($($code:ident)+) => {
+        /// The admin API's `IsoCountryCode`: the ISO 3166-1 codes, and `EU`.
+        #[derive(async_graphql::Enum, Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        #[allow(clippy::upper_case_acronyms)]
+        #[graphql(rename_items = "UPPERCASE")]
+        pub(crate) enum IsoCountryCode {
+            $( $code, )+
+        }
+
+        impl IsoCountryCode {
+            /// The value a code names.
+            pub(crate) fn from_wire(value: &str) -> Option<Self> {
+                match value {
+                    $(stringify!($code) => Some(Self::$code),)+
+                    _ => None,
+                }
+            }
+        }
+    };
+}
+
+country_codes!(
+    EU AF AX AL DZ AS AD AO AI AQ AG AR AM AW AU AT AZ BS BH BD
+    BB BY BE BZ BJ BM BT BO BA BW BV BR IO VG BN BG BF BI KH CM
+    CA CV BQ KY CF TD CL CN CX CC CO KM CG CD CK CR CI HR CU CW
+    CY CZ DK DJ DM DO EC EG SV GQ ER EE SZ ET FK FO FJ FI FR GF
+    PF TF GA GM GE DE GH GI GR GL GD GP GU GT GG GN GW GY HT HM
+    HN HK HU IS IN ID IR IQ IE IM IL IT JM JP JE JO KZ KE KI KW
+    KG LA LV LB LS LR LY LI LT LU MO MG MW MY MV ML MT MH MQ MR
+    MU YT MX FM MD MC MN ME MS MA MZ MM NA NR NP NL NC NZ NI NE
+    NG NU NF KP MK MP NO OM PK PW PS PA PG PY PE PH PN PL PT PR
+    QA RE RO RU RW WS SM ST SA SN RS SC SL SG SX SK SI SB SO ZA
+    GS KR SS ES LK BL SH KN LC MF PM VC SD SR SJ SE CH SY TW TJ
+    TZ TH TL TG TK TO TT TN TR TM TC TV UM VI UG UA AE GB US UY
+    UZ VU VA VE VN WF EH YE ZM ZW
+);
+
 schema_enum!(RequestAction {
     AutomatedDecisionMakingOptOut = "AUTOMATED_DECISION_MAKING_OPT_OUT",
     UseOfSensitiveInformationOptOut = "USE_OF_SENSITIVE_INFORMATION_OPT_OUT",
@@ -224,11 +263,52 @@ schema_enum!(AttributeKeyType {
 });
 
 schema_enum!(AttributeSupportedResourceType {
+    ActionItem = "actionItem",
+    AirgapCookie = "airgapCookie",
+    AirgapDataFlow = "airgapDataFlow",
+    AssessmentForm = "assessmentForm",
+    AssessmentGroup = "assessmentGroup",
+    AuditorRun = "auditorRun",
+    AuditorSchedule = "auditorSchedule",
+    BusinessEntity = "businessEntity",
+    DataSubCategory = "dataSubCategory",
+    DataPoint = "dataPoint",
+    DataPointLevel = "dataPointLevel",
     DataSilo = "dataSilo",
     Enricher = "enricher",
     Identifier = "identifier",
+    LegalHold = "legalHold",
+    LegalMatter = "legalMatter",
+    ProcessingActivity = "processingActivity",
+    ProcessingPurposeSubCategory = "processingPurposeSubCategory",
+    Prompt = "prompt",
     Request = "request",
+    ScannedObject = "scannedObject",
+    ScannedObjectPath = "scannedObjectPath",
     Subject = "subject",
+    SubDataPoint = "subDataPoint",
+    Vendor = "vendor",
+});
+
+schema_enum!(DataSiloConnectionState {
+    Expired = "EXPIRED",
+    NotConfigured = "NOT_CONFIGURED",
+    Connected = "CONNECTED",
+    PermissionsUpdated = "PERMISSIONS_UPDATED",
+    Partial = "PARTIAL",
+    Indexing = "INDEXING",
+});
+
+schema_enum!(AssessmentActionType {
+    FormAssigned = "FORM_ASSIGNED",
+    SectionsAssigned = "SECTIONS_ASSIGNED",
+    Submitted = "SUBMITTED",
+    SectionsSubmitted = "SECTIONS_SUBMITTED",
+    InReview = "IN_REVIEW",
+    Approved = "APPROVED",
+    Rejected = "REJECTED",
+    FormChangesRequested = "FORM_CHANGES_REQUESTED",
+    SectionsChangesRequested = "SECTIONS_CHANGES_REQUESTED",
 });
 
 schema_enum!(AttributeKeyOrderField {

@@ -6,12 +6,13 @@ use std::collections::HashSet;
 use async_graphql::{ID, InputObject};
 
 use super::enums::{
-    AttributeKeyOrderField, AttributeKeyType, AttributeSupportedResourceType, DataSubjectClass,
-    OrderDirection, RequestAction, RequestDataSiloOrderField, RequestDataSiloSortAssociation,
-    RequestDataSiloStatus, RequestEnricherOrderField, RequestEnricherSortAssociation,
-    RequestEnricherStatus, RequestIdentifierOrderField, RequestIdentifierSource, RequestOrderField,
-    RequestOrigin, RequestStatus, TemplateOrderField, TemplateProduct, TemplateType,
-    UpdateRequestDataSiloStatus, VisualRequestDataSiloStatus,
+    AssessmentActionType, AttributeKeyOrderField, AttributeKeyType, AttributeSupportedResourceType,
+    DataSiloConnectionState, DataSubjectClass, IsoCountryCode, OrderDirection, RequestAction,
+    RequestDataSiloOrderField, RequestDataSiloSortAssociation, RequestDataSiloStatus,
+    RequestEnricherOrderField, RequestEnricherSortAssociation, RequestEnricherStatus,
+    RequestIdentifierOrderField, RequestIdentifierSource, RequestOrderField, RequestOrigin,
+    RequestStatus, TemplateOrderField, TemplateProduct, TemplateType, UpdateRequestDataSiloStatus,
+    VisualRequestDataSiloStatus,
 };
 use super::objects::Date;
 use super::{codec_error, invalid};
@@ -45,6 +46,7 @@ pub(crate) struct RequestFiltersInput {
     pub updated_at_before: Option<String>,
     pub locales: Option<Vec<String>>,
     pub attribute_value_ids: Option<Vec<ID>>,
+    pub countries: Option<Vec<IsoCountryCode>>,
     pub country_sub_divisions: Option<Vec<String>>,
     pub owner_ids: Option<Vec<ID>>,
     pub team_ids: Option<Vec<ID>>,
@@ -52,10 +54,12 @@ pub(crate) struct RequestFiltersInput {
     pub identifier_value: Option<String>,
     pub workflow_config_ids: Option<Vec<ID>>,
     pub drop_run_ids: Option<Vec<ID>>,
+    pub drop_projected_cppa_status_codes: Option<Vec<i32>>,
     pub partition_keys: Option<Vec<String>>,
     pub partition_ids: Option<Vec<ID>>,
     pub purpose_names: Option<Vec<String>>,
     pub purpose_ids: Option<Vec<ID>>,
+    pub consent_matching_state: Option<bool>,
 }
 
 impl RequestFiltersInput {
@@ -212,6 +216,9 @@ pub(crate) struct RequestDataSiloFiltersInput {
     pub request_status: Option<Vec<RequestStatus>>,
     pub text: Option<String>,
     pub is_deleted: Option<bool>,
+    pub connection_state: Option<Vec<DataSiloConnectionState>>,
+    pub has_files: Option<bool>,
+    pub has_profiles: Option<bool>,
 }
 
 /// One key of a silo parts' order.
@@ -309,6 +316,7 @@ pub(crate) struct RemoveRequestIdentifiersInput {
 pub(crate) struct TemplateFiltersInput {
     pub text: Option<String>,
     pub product: Option<TemplateProduct>,
+    pub assessment_action_type: Option<AssessmentActionType>,
     pub types: Option<Vec<TemplateType>>,
 }
 
@@ -344,6 +352,8 @@ pub(crate) struct InternalSubjectsFiltersInput {
     pub ids: Option<Vec<ID>>,
     pub active: Option<Vec<bool>>,
     pub subject_class: Option<Vec<DataSubjectClass>>,
+    pub owners: Option<Vec<ID>>,
+    pub teams: Option<Vec<ID>>,
     pub actions: Option<Vec<RequestAction>>,
     pub admin_dashboard_default_silent_mode: Option<bool>,
 }

@@ -6,8 +6,8 @@ use async_graphql::{
 };
 
 use super::enums::{
-    AttributeKeyType, EnricherType, RequestAction, RequestEnricherStatus, RequestOrigin,
-    RequestStatus, VisualRequestDataSiloStatus,
+    AttributeKeyType, EnricherType, IsoCountryCode, RequestAction, RequestEnricherStatus,
+    RequestOrigin, RequestStatus, VisualRequestDataSiloStatus,
 };
 use super::shared_of;
 use crate::store::{AdminRecord, EnricherPart, IdentifierPart, RequestQuery, SiloPart};
@@ -45,7 +45,10 @@ pub(crate) struct RequestNode {
     pub details: Option<String>,
     pub email: Option<String>,
     pub core_identifier: String,
+    pub country: Option<IsoCountryCode>,
     pub country_sub_division: Option<String>,
+    /// Requests made over the REST API change no preferences: always `null`.
+    pub purpose: Option<DsrPurposeChange>,
     pub successfully_completed_at: Option<Date>,
     pub days_remaining: Option<i32>,
     pub is_test: bool,
@@ -79,7 +82,12 @@ impl From<AdminRecord> for RequestNode {
             details: record.details,
             email: record.email,
             core_identifier: record.core_identifier,
+            country: record
+                .country
+                .as_deref()
+                .and_then(IsoCountryCode::from_wire),
             country_sub_division: record.country_sub_division,
+            purpose: None,
             successfully_completed_at: record
                 .successfully_completed_at
                 .map(|at| Date(at.as_str().to_owned())),
@@ -91,6 +99,52 @@ impl From<AdminRecord> for RequestNode {
             attribute_values,
         }
     }
+}
+
+/// The preferences a consent request changes (never made by the emulator: its
+/// requests come over the REST API; declared so clients that select it run).
+#[derive(SimpleObject, Debug, Clone)]
+pub(crate) struct DsrPurposeChange {
+    pub consent: bool,
+    pub title: String,
+    pub name: String,
+    pub enriched_preferences: Vec<EnrichedPreference>,
+}
+
+/// A preference a consent request sets.
+#[derive(SimpleObject, Debug, Clone)]
+pub(crate) struct EnrichedPreference {
+    pub id: String,
+    pub name: String,
+    pub select_value: Option<EnrichedPreferenceOption>,
+    pub boolean_value: Option<bool>,
+    pub select_values: Option<Vec<EnrichedPreferenceOption>>,
+    pub preference_topic: Option<PreferenceTopicPreview>,
+    pub topic: String,
+}
+
+/// An option of a preference.
+#[derive(SimpleObject, Debug, Clone)]
+pub(crate) struct EnrichedPreferenceOption {
+    pub id: String,
+    pub name: String,
+    pub preference_option: Option<PrivacyCenterPreferenceOptionValue>,
+}
+
+/// An option's value in the privacy center.
+#[derive(SimpleObject, Debug, Clone)]
+pub(crate) struct PrivacyCenterPreferenceOptionValue {
+    pub id: ID,
+    pub title: DefinedMessage,
+    pub slug: String,
+}
+
+/// A preference topic, briefly.
+#[derive(SimpleObject, Debug, Clone)]
+pub(crate) struct PreferenceTopicPreview {
+    pub id: ID,
+    pub slug: String,
+    pub title: DefinedMessage,
 }
 
 /// One value of a custom field.

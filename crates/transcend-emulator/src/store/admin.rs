@@ -54,6 +54,7 @@ pub(crate) struct AdminRecord {
     pub details: Option<String>,
     pub email: Option<String>,
     pub core_identifier: String,
+    pub country: Option<String>,
     pub country_sub_division: Option<String>,
     pub successfully_completed_at: Option<Timestamp>,
     pub days_remaining: Option<i32>,
@@ -103,6 +104,7 @@ impl RequestState {
                 details: self.admin.details.clone(),
                 email: record.email.clone(),
                 core_identifier: record.core_identifier.clone(),
+                country: record.country.as_ref().map(|c| c.as_str().to_owned()),
                 country_sub_division: record
                     .country_sub_division
                     .as_ref()

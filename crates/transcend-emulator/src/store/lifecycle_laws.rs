@@ -215,7 +215,12 @@ impl Run {
             .request
             .jobs
             .values()
-            .filter(|job| job.view.status == JobStatus::Waiting)
+            .filter(|job| {
+                matches!(
+                    job.view.status,
+                    JobStatus::Waiting | JobStatus::ActionRequired | JobStatus::Error
+                )
+            })
             .map(|job| job.view.data_silo_id.clone())
             .collect();
         for silo in open {
@@ -314,7 +319,7 @@ fn delivery() -> Delivery {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(256))]
+    #![proptest_config(ProptestConfig::with_cases(1024))]
 
     /// Every request reaches the end of its life once its silos and enrichers
     /// answer, it is approved when it must be and taken off hold, whatever else

@@ -240,11 +240,55 @@ admin_enum! {
     /// What an attribute key can be enabled on.
     #[cynic(rename_all = "camelCase")]
     pub enum AttributeSupportedResourceType {
+        ActionItem => "actionItem",
+        AirgapCookie => "airgapCookie",
+        AirgapDataFlow => "airgapDataFlow",
+        AssessmentForm => "assessmentForm",
+        AssessmentGroup => "assessmentGroup",
+        AuditorRun => "auditorRun",
+        AuditorSchedule => "auditorSchedule",
+        BusinessEntity => "businessEntity",
+        DataSubCategory => "dataSubCategory",
+        DataPoint => "dataPoint",
+        DataPointLevel => "dataPointLevel",
         DataSilo => "dataSilo",
         Enricher => "enricher",
         Identifier => "identifier",
+        LegalHold => "legalHold",
+        LegalMatter => "legalMatter",
+        ProcessingActivity => "processingActivity",
+        ProcessingPurposeSubCategory => "processingPurposeSubCategory",
+        Prompt => "prompt",
         Request => "request",
+        ScannedObject => "scannedObject",
+        ScannedObjectPath => "scannedObjectPath",
         Subject => "subject",
+        SubDataPoint => "subDataPoint",
+        Vendor => "vendor",
+    }
+}
+
+/// A country (`IsoCountryCode`: the ISO 3166-1 codes, and `EU`), as
+/// [`transcend_types::Country`] holds it: `EU` and codes added later are kept as
+/// `Country::Unknown`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(transparent)]
+pub struct CountryCode(pub transcend_types::Country);
+
+impl cynic::Enum for CountryCode {
+    type SchemaType = schema::IsoCountryCode;
+}
+
+cynic::impl_coercions!(CountryCode, schema::IsoCountryCode);
+
+impl schema::variable::Variable for CountryCode {
+    const TYPE: cynic::variables::VariableType =
+        cynic::variables::VariableType::Named("IsoCountryCode");
+}
+
+impl fmt::Display for CountryCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.0.as_str())
     }
 }
 

@@ -43,9 +43,9 @@ pub use enrichers::{
     RequestEnrichers, RequestEnrichersPage, RetryRequestEnricher, SkipRequestEnricher,
 };
 pub use enums::{
-    AttributeKeyType, AttributeSupportedResourceType, EnricherType, OrderDirection, RequestAction,
-    RequestDataSiloStatus, RequestEnricherStatus, RequestOrderField, RequestOrigin, RequestStatus,
-    UpdateRequestDataSiloStatus, VisualRequestDataSiloStatus,
+    AttributeKeyType, AttributeSupportedResourceType, CountryCode, EnricherType, OrderDirection,
+    RequestAction, RequestDataSiloStatus, RequestEnricherStatus, RequestOrderField, RequestOrigin,
+    RequestStatus, UpdateRequestDataSiloStatus, VisualRequestDataSiloStatus,
 };
 pub use identifiers::{RemoveRequestIdentifiers, RequestIdentifiers, RequestIdentifiersPage};
 pub use inputs::{

@@ -5,8 +5,8 @@
 use super::schema;
 
 use super::enums::{
-    AttributeKeyType, EnricherType, RequestAction, RequestEnricherStatus, RequestOrigin,
-    RequestStatus, VisualRequestDataSiloStatus,
+    AttributeKeyType, CountryCode, EnricherType, RequestAction, RequestEnricherStatus,
+    RequestOrigin, RequestStatus, VisualRequestDataSiloStatus,
 };
 
 /// A request as the admin API returns it.
@@ -35,6 +35,8 @@ pub struct Request {
     pub email: Option<String>,
     /// The core identifier.
     pub core_identifier: String,
+    /// The country, when known.
+    pub country: Option<CountryCode>,
     /// The region within the country, when known.
     pub country_sub_division: Option<String>,
     /// When it finished successfully.

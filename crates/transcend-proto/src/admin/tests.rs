@@ -66,7 +66,7 @@ fn a_cursor_page_sends_its_filter_order_and_cursor() {
 
 const REQUEST: &str = r#"{"id":"r-1","createdAt":"2026-01-01T00:00:00.000Z","updatedAt":"2026-01-01T00:00:00.000Z",
  "status":"COMPILING","type":"ERASURE","subjectType":"customer","locale":"en","details":null,"email":"a@example.com",
- "coreIdentifier":"u-1","countrySubDivision":null,"successfullyCompletedAt":null,"daysRemaining":30,"isTest":false,
+ "coreIdentifier":"u-1","country":"EU","countrySubDivision":null,"successfullyCompletedAt":null,"daysRemaining":30,"isTest":false,
  "isSilent":false,"origin":"API","link":"https://app.transcend.io/privacy-requests/incoming-requests/r-1",
  "attributeValues":[],"aFieldAddedLater":1}"#;
 
@@ -81,6 +81,7 @@ fn data_is_read_and_unknown_fields_and_values_are_tolerated() {
     assert_eq!(request.status, RequestStatus::Unknown("TELEPORTED".into()));
     assert_eq!(request.action, RequestAction::Erasure);
     assert_eq!(request.days_remaining, Some(30));
+    assert_eq!(request.country.unwrap().to_string(), "EU");
 }
 
 #[test]
