@@ -14,6 +14,7 @@
 
 mod cron;
 mod demo;
+mod manage;
 mod request;
 mod trigger;
 mod upload;

@@ -23,6 +23,11 @@ pub enum RequestCommand {
     Upload(Box<crate::upload::UploadArgs>),
     /// Writes the current status of every request of a file as CSV.
     Status(StatusArgs),
+    #[command(flatten)]
+    Manage(crate::manage::ManageCommand),
+    /// Unsticking requests' data silos.
+    #[command(subcommand)]
+    System(crate::manage::SystemCommand),
 }
 
 /// `transcend request status`.
@@ -92,12 +97,17 @@ pub async fn run(command: RequestCommand) -> Result<(), String> {
         .await
         .map_err(|e| e.to_string())?;
     }
+    let command = match command {
+        RequestCommand::Manage(command) => return crate::manage::manage(command).await,
+        RequestCommand::System(command) => return crate::manage::system(command).await,
+        other => other,
+    };
     let client = Client::from_env().map_err(|e| e.to_string())?;
     match command {
         RequestCommand::Download(args) => download(&client, args).await,
         RequestCommand::Restart(args) => restart(&client, args).await,
         RequestCommand::Status(args) => status(&client, args).await,
-        RequestCommand::Upload(_) => Ok(()),
+        _ => Ok(()),
     }
 }
 
@@ -286,7 +296,13 @@ where
     Ok(failed)
 }
 
-/// The request ids of a file: the `requestId` (or `id`, `request_id`) column of a CSV,
+/// Every request id of a file (see [`ids_from`]).
+pub(crate) fn read_ids(path: &std::path::Path) -> Result<Vec<String>, String> {
+    ids_from(path)?.collect()
+}
+
+/// The request ids of a file: the `requestId` (or `Request Id`, `id`, `request_id`)
+/// column of a CSV,
 /// or, without such a header, every line. Rows without an id (receipts of rows that
 /// were not created) are passed over.
 fn ids_from(
@@ -301,7 +317,7 @@ fn ids_from(
     let mut first = csv::StringRecord::new();
     let has_line = reader.read_record(&mut first).map_err(named)?;
     let column = first.iter().position(|h| {
-        let h = h.trim();
+        let h: String = h.trim().chars().filter(|c| !c.is_whitespace()).collect();
         h.eq_ignore_ascii_case("requestId") || h.eq_ignore_ascii_case("id") || h == "request_id"
     });
     // Without a header naming the id, the first line is an id too.

@@ -2,7 +2,7 @@
 //! redaction as Sombra's, plus the GraphQL-level retries of Transcend's tooling.
 
 use std::collections::HashSet;
-use std::time::SystemTime;
+use std::time::{Duration, Instant, SystemTime};
 
 use futures_util::{Stream, TryStreamExt};
 use http::StatusCode;
@@ -33,9 +33,11 @@ impl Client {
     {
         let config = self.config();
         let policy = *self.retry_policy();
+        let started = Instant::now();
+        let deadline = self.timeouts().call.map(|call| started + call);
         let mut attempt = 0u32;
         loop {
-            attempt += 1;
+            self.wait_for_admin_pause().await;
             let attempts = Rebuild {
                 first: Some(admin::build_request::<O>(config, input)?),
                 build: || admin::build_request::<O>(config, input),
@@ -52,27 +54,41 @@ impl Client {
             let Some(graphql) = error.graphql() else {
                 return Err(error.into());
             };
-            let outcome = match graphql.kind {
-                GraphQlErrorKind::RateLimited => Outcome::Status {
-                    status: StatusCode::TOO_MANY_REQUESTS,
-                    retry_after: graphql.retry_after(),
-                },
-                GraphQlErrorKind::Other => Outcome::Status {
-                    status: StatusCode::SERVICE_UNAVAILABLE,
-                    retry_after: None,
-                },
+            let wait = match graphql.kind {
+                // A rate limit is waited out, however often it comes, within the
+                // call's time: it says when to come back, so it uses no attempt.
+                GraphQlErrorKind::RateLimited => {
+                    let until = graphql
+                        .wait_from(SystemTime::now())
+                        .unwrap_or(transcend_proto::RATE_LIMIT_DEFAULT_WAIT)
+                        // Never before the reset; a little after, so the workers
+                        // waiting for it do not all come back at once.
+                        + Duration::from_millis(fastrand::u64(0..=100));
+                    self.pause_admin_calls(Instant::now() + until);
+                    until
+                }
+                GraphQlErrorKind::Other => {
+                    attempt += 1;
+                    let outcome = Outcome::Status {
+                        status: StatusCode::SERVICE_UNAVAILABLE,
+                        retry_after: None,
+                    };
+                    match policy.decide(
+                        Idempotency::Idempotent,
+                        attempt,
+                        outcome,
+                        SystemTime::now(),
+                        fastrand::f64(),
+                    ) {
+                        RetryDecision::RetryAfter(wait) => wait,
+                        RetryDecision::Stop(_) => return Err(error.into()),
+                    }
+                }
                 _ => return Err(error.into()),
             };
-            let decision = policy.decide(
-                Idempotency::Idempotent,
-                attempt,
-                outcome,
-                SystemTime::now(),
-                fastrand::f64(),
-            );
-            let RetryDecision::RetryAfter(wait) = decision else {
+            if deadline.is_some_and(|deadline| Instant::now() + wait > deadline) {
                 return Err(error.into());
-            };
+            }
             tracing::info!(
                 operation = O::NAME,
                 attempt,
@@ -81,6 +97,31 @@ impl Client {
                 "retrying admin operation"
             );
             tokio::time::sleep(wait).await;
+        }
+    }
+
+    /// Every admin call of this client (and its clones) waits until `until`.
+    fn pause_admin_calls(&self, until: Instant) {
+        let mut pause = self
+            .inner
+            .admin_pause
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if pause.is_none_or(|current| current < until) {
+            *pause = Some(until);
+        }
+    }
+
+    async fn wait_for_admin_pause(&self) {
+        let until = *self
+            .inner
+            .admin_pause
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(until) = until
+            && until > Instant::now()
+        {
+            tokio::time::sleep_until(until.into()).await;
         }
     }
 

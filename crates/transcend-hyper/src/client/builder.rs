@@ -209,6 +209,7 @@ impl ClientBuilder {
                 transport,
                 retry: self.retry,
                 timeouts: self.timeouts,
+                admin_pause: std::sync::Mutex::new(None),
             }),
         })
     }

@@ -53,6 +53,11 @@ struct Inner {
     transport: Arc<dyn DynTransport>,
     retry: RetryPolicy,
     timeouts: Timeouts,
+    /// Until when the admin API said to wait (`Too many requests`): every call of
+    /// this client waits for it, so all workers pause together instead of each
+    /// finding the limit again.
+    #[cfg_attr(not(feature = "admin"), allow(dead_code))]
+    admin_pause: std::sync::Mutex<Option<Instant>>,
 }
 
 impl std::fmt::Debug for Client {
@@ -119,6 +124,7 @@ impl Client {
                 transport,
                 retry: self.inner.retry,
                 timeouts: self.inner.timeouts,
+                admin_pause: std::sync::Mutex::new(None),
             }),
         }
     }
@@ -132,6 +138,7 @@ impl Client {
                 transport: Arc::clone(&self.inner.transport),
                 retry: self.inner.retry,
                 timeouts: self.inner.timeouts,
+                admin_pause: std::sync::Mutex::new(None),
             }),
         }
     }
@@ -183,6 +190,7 @@ impl Client {
             retry,
             timeouts,
             config,
+            ..
         } = &*self.inner;
         let started = Instant::now();
         let span = tracing::info_span!(
