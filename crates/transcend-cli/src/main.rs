@@ -10,6 +10,11 @@
 //! transcend emulator trigger --url URL --audience AUD --core ID [--action A] [--enrichment]
 //! transcend cron pull --silo ID --action ERASURE [--format csv|jsonl] [--out FILE]
 //! transcend cron mark --silo ID --input FILE [--format csv|jsonl] [--concurrency N]
+//! transcend request approve | cancel | mark-silent | notify-additional-time [filters] [--dry-run]
+//! transcend request enricher-restart | skip-preflight-jobs | reject-unverified-identifiers
+//! transcend request system mark-request-data-silos-completed | retry-request-data-silos | skip-request-data-silos
+//! transcend request export [filters] [--file F] [--format csv|jsonl] [--concurrency N]
+//! transcend request preflight pull-identifiers | push-identifiers
 //! ```
 
 mod cron;
@@ -29,9 +34,13 @@ use transcend_emulator::{
     Scope,
 };
 
-/// The command line of transcend-rs, the Rust SDK for Transcend's DSR API.
+/// The command line of transcend-rs, the Rust SDK for Transcend's data-subject-request
+/// API: submit, track, download and restart requests in bulk; approve, cancel, extend,
+/// silence, export and unstick them through the admin API (every change journaled, so
+/// a rerun resumes); work a cron data silo's jobs; run a local emulator of Sombra and
+/// the admin API, and a demo of the whole story.
 #[derive(Debug, Parser)]
-#[command(name = "transcend", version, about)]
+#[command(name = "transcend", version, about, long_about = None)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -47,10 +56,12 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Runs a local Sombra that speaks the DSR API, for offline development and tests.
+    /// Runs a local Transcend (Sombra's DSR API and the admin GraphQL API), for offline
+    /// development and tests.
     Emulator(Box<EmulatorArgs>),
-    /// A requester's commands (credentials from TRANSCEND_API_KEY, SOMBRA_URL,
-    /// SOMBRA_API_KEY).
+    /// Requests: submit, track, download, restart; and a privacy team's bulk work
+    /// through the admin API (credentials from TRANSCEND_API_KEY, TRANSCEND_API_URL,
+    /// SOMBRA_URL, SOMBRA_API_KEY).
     #[command(subcommand)]
     Request(request::RequestCommand),
     /// A cron (pull) data silo's commands (credentials as for `request`).

@@ -28,6 +28,12 @@ pub enum RequestCommand {
     /// Unsticking requests' data silos.
     #[command(subcommand)]
     System(crate::manage::SystemCommand),
+    /// Writes every request matching the filters, with its identifiers, as CSV or JSON
+    /// lines; `--concurrency N` splits the created-at range into N files.
+    Export(Box<crate::manage::ExportArgs>),
+    /// Enriching requests by hand: pull what to look up, push what was found.
+    #[command(subcommand)]
+    Preflight(crate::manage::PreflightCommand),
 }
 
 /// `transcend request status`.
@@ -100,6 +106,8 @@ pub async fn run(command: RequestCommand) -> Result<(), String> {
     let command = match command {
         RequestCommand::Manage(command) => return crate::manage::manage(command).await,
         RequestCommand::System(command) => return crate::manage::system(command).await,
+        RequestCommand::Export(args) => return crate::manage::export(*args).await,
+        RequestCommand::Preflight(command) => return crate::manage::preflight(command).await,
         other => other,
     };
     let client = Client::from_env().map_err(|e| e.to_string())?;

@@ -486,3 +486,188 @@ async fn enrichers_are_restarted_and_skipped_and_unverified_identifiers_rejected
     );
     emulator.shutdown().await;
 }
+
+fn exported_ids(path: &std::path::Path) -> Vec<String> {
+    let mut reader = csv::Reader::from_path(path).unwrap();
+    reader.records().map(|r| r.unwrap()[0].to_owned()).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn export_while_requests_change_misses_none_and_repeats_none() {
+    let emulator = emulator(&format!("{APPROVAL}\n[faults]\nlatency_ms = 2\n")).await;
+    let ids = submit(&emulator, 240, RequestAction::ContactOptOut).await;
+    let dir = Dir::new("export");
+    let key = emulator.api_key();
+    let file = dir.path("out.csv");
+    let mut child = command(
+        &emulator,
+        &key,
+        &dir,
+        &[
+            "request",
+            "export",
+            "--all-statuses",
+            "--identifier-concurrency",
+            "1",
+            "--file",
+            file.to_str().unwrap(),
+        ],
+    )
+    .stdout(Stdio::null())
+    .stderr(Stdio::null())
+    .spawn()
+    .unwrap();
+    // Requests change under the walk: approved, made silent; new ones are made.
+    let client = transcend_hyper::Client::builder()
+        .base_url(emulator.base_url())
+        .backend_url(emulator.base_url())
+        .api_key(emulator.api_key())
+        .build()
+        .unwrap();
+    for id in ids.iter().step_by(7) {
+        client.approve_request(id, None).await.unwrap();
+        client.mark_silent(id).await.unwrap();
+    }
+    submit(&emulator, 5, RequestAction::Access).await;
+    let status = tokio::task::block_in_place(|| child.wait().unwrap());
+    assert!(status.success());
+    let exported = exported_ids(&file);
+    let unique: std::collections::HashSet<&String> = exported.iter().collect();
+    assert_eq!(unique.len(), exported.len(), "a request exported twice");
+    for id in &ids {
+        assert!(unique.contains(id), "{id} missed");
+    }
+    // Each row carries the request's identifiers, from Sombra's identifiers call.
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert!(
+        text.contains("email:p0@example.com"),
+        "{}",
+        &text[..300.min(text.len())]
+    );
+    emulator.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn export_in_chunks_and_as_json_lines() {
+    let emulator = emulator(APPROVAL).await;
+    let ids = submit(&emulator, 30, RequestAction::ContactOptOut).await;
+    let dir = Dir::new("chunks");
+    let file = dir.path("requests.csv");
+    let output = run(
+        &emulator,
+        &dir,
+        &[
+            "request",
+            "export",
+            "--concurrency",
+            "3",
+            "--file",
+            file.to_str().unwrap(),
+        ],
+    );
+    assert!(output.status.success(), "{}", text(&output));
+    let mut all = Vec::new();
+    for n in 1..=3 {
+        all.extend(exported_ids(&dir.path(&format!("requests-{n}.csv"))));
+    }
+    all.sort();
+    let mut expected = ids.clone();
+    expected.sort();
+    assert_eq!(all, expected, "every request once, across the chunks");
+
+    let jsonl = dir.path("requests.jsonl");
+    let output = run(
+        &emulator,
+        &dir,
+        &[
+            "request",
+            "export",
+            "--format",
+            "jsonl",
+            "--file",
+            jsonl.to_str().unwrap(),
+        ],
+    );
+    assert!(output.status.success(), "{}", text(&output));
+    let lines: Vec<serde_json::Value> = std::fs::read_to_string(&jsonl)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 30);
+    assert_eq!(lines[0]["status"], "APPROVING");
+    assert!(lines[0]["identifiers"].as_array().unwrap().len() >= 2);
+    emulator.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn preflight_identifiers_pulled_filled_in_and_pushed() {
+    let emulator = emulator("[[enrichers]]\nid = \"id-check\"\n").await;
+    let ids = submit(&emulator, 3, RequestAction::Access).await;
+    let dir = Dir::new("preflight");
+    let pulled = dir.path("pulled.csv");
+    let output = run(
+        &emulator,
+        &dir,
+        &[
+            "request",
+            "preflight",
+            "pull-identifiers",
+            "--file",
+            pulled.to_str().unwrap(),
+        ],
+    );
+    assert!(output.status.success(), "{}", text(&output));
+    // A person adds the phone numbers they found.
+    let text_in = std::fs::read_to_string(&pulled).unwrap();
+    let mut filled = String::new();
+    for (n, line) in text_in.lines().enumerate() {
+        if n == 0 {
+            filled.push_str(&format!("{line},phone\n"));
+        } else {
+            filled.push_str(&format!("{line},+1415555010{n}\n"));
+        }
+    }
+    let push_file = dir.path("found.csv");
+    std::fs::write(&push_file, filled).unwrap();
+    let output = run(
+        &emulator,
+        &dir,
+        &[
+            "request",
+            "preflight",
+            "push-identifiers",
+            "--file",
+            push_file.to_str().unwrap(),
+        ],
+    );
+    assert!(output.status.success(), "{}", text(&output));
+    assert!(text(&output).contains("3 changed"), "{}", text(&output));
+    for id in &ids {
+        let view = emulator.request(id).unwrap();
+        assert_eq!(view.status, RequestStatus::Downloadable);
+        assert_eq!(
+            view.enriched_identifiers.len(),
+            1,
+            "{:?}",
+            view.enriched_identifiers
+        );
+    }
+    // Pushed again under another journal: the enrichers are resolved, so skipped.
+    let again = run(
+        &emulator,
+        &dir,
+        &[
+            "request",
+            "preflight",
+            "push-identifiers",
+            "--file",
+            push_file.to_str().unwrap(),
+            "--journal",
+            "other.journal",
+        ],
+    );
+    assert!(again.status.success(), "{}", text(&again));
+    assert!(text(&again).contains("3 skipped"), "{}", text(&again));
+    emulator.shutdown().await;
+}

@@ -480,7 +480,7 @@ pub async fn system(command: SystemCommand) -> Result<(), String> {
                     .try_collect()
                     .await
                     .map_err(|e| e.to_string())?;
-                targets.extend(parts.iter().map(|p| silo_target(p)));
+                targets.extend(parts.iter().map(silo_target));
             }
             run(&settings, targets, |target| async move {
                 client

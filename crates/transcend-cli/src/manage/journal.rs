@@ -201,7 +201,8 @@ mod tests {
             "garbage\n{\"id\":\"a\",\"request_id\":\"a\",\"outcome\":\"changed\"}\n",
         )
         .unwrap();
-        assert!(Journal::open(&path).unwrap_err().contains("line 1"));
+        let damaged = Journal::open(&path).err().unwrap();
+        assert!(damaged.contains("line 1"), "{damaged}");
         let _ = std::fs::remove_dir_all(dir);
     }
 }

@@ -5,10 +5,14 @@
 //! flag names are accepted too), plus a dry run, a journal and receipts.
 
 mod commands;
+mod export;
 mod journal;
+mod preflight;
 mod run;
 
 pub use commands::{ManageCommand, SystemCommand, manage, system};
+pub use export::{ExportArgs, export};
+pub use preflight::{PreflightCommand, preflight};
 
 use std::path::PathBuf;
 

@@ -3,7 +3,7 @@
 //! terminal and plain lines otherwise; receipts and a summary.
 
 use std::io::IsTerminal;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use futures_util::StreamExt;
@@ -163,7 +163,7 @@ where
 }
 
 /// Receipts: every target the journal knows, with its last outcome.
-fn write_receipts(path: &PathBuf, journal: &PathBuf) -> Result<(), String> {
+fn write_receipts(path: &Path, journal: &Path) -> Result<(), String> {
     let journal = Journal::open(journal)?;
     let mut entries: Vec<&Entry> = journal.earlier().collect();
     entries.sort_by(|a, b| (&a.request_id, &a.id).cmp(&(&b.request_id, &b.id)));
