@@ -99,17 +99,25 @@ impl Journal {
                 }
             }
         }
-        let mut file = OpenOptions::new()
+        // A line cut off by a kill is dropped, so the next one starts a line of its own.
+        if let Ok(bytes) = std::fs::read(path)
+            && bytes.last().is_some_and(|c| *c != b'\n')
+        {
+            let keep = bytes
+                .iter()
+                .rposition(|c| *c == b'\n')
+                .map_or(0, |at| at + 1);
+            OpenOptions::new()
+                .write(true)
+                .open(path)
+                .and_then(|f| f.set_len(keep as u64))
+                .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        }
+        let file = OpenOptions::new()
             .create(true)
             .append(true)
             .open(path)
             .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
-        // A line cut off by a kill is ended, so the next one starts on a line of its own.
-        let ends_cut = std::fs::read(path).is_ok_and(|b| b.last().is_some_and(|c| *c != b'\n'));
-        if ends_cut {
-            file.write_all(b"\n")
-                .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
-        }
         Ok(Self {
             path: path.to_owned(),
             file: Mutex::new((file, 0)),
