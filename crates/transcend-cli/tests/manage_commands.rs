@@ -287,7 +287,14 @@ async fn cancel_and_mark_silent_with_templates_and_filters() {
     let cancel = run(
         &emulator,
         &dir,
-        &["request", "cancel", "--actions", "ACCESS"],
+        &[
+            "request",
+            "cancel",
+            "--actions",
+            "ACCESS",
+            "--silentModeBefore",
+            "2999-01-01T00:00:00.000Z",
+        ],
     );
     assert!(cancel.status.success(), "{}", text(&cancel));
     assert!(text(&cancel).contains("3 changed"), "{}", text(&cancel));
@@ -296,6 +303,18 @@ async fn cancel_and_mark_silent_with_templates_and_filters() {
             .iter()
             .all(|s| *s == RequestStatus::Canceled)
     );
+    // Made silent first (all were made before the date): nobody was e-mailed.
+    for id in &access {
+        let notes: Vec<String> = emulator
+            .request(id)
+            .unwrap()
+            .timeline
+            .into_iter()
+            .filter_map(|c| c.note)
+            .collect();
+        assert!(notes.iter().all(|n| !n.contains("e-mailed")), "{notes:?}");
+        assert!(notes.iter().any(|n| n == "marked silent"), "{notes:?}");
+    }
     emulator.shutdown().await;
 }
 

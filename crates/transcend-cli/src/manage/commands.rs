@@ -208,9 +208,30 @@ async fn requests(client: &Client, filter: RequestFilters) -> Result<Vec<admin::
         .map_err(|e| e.to_string())
 }
 
-fn before(request: &admin::Request, time: &Option<String>) -> bool {
-    time.as_deref()
-        .is_some_and(|t| request.created_at.as_str() < t)
+/// The requests `filter` finds, as targets, and those of them to make silent first:
+/// made before `silent_mode_before` and not silent yet (Transcend's
+/// `--silentModeBefore`).
+async fn silent_first(
+    client: &Client,
+    filter: RequestFilters,
+    silent_mode_before: &Option<String>,
+) -> Result<(Vec<Target>, std::collections::HashSet<String>), String> {
+    let found = requests(client, filter).await?;
+    let silent = found
+        .iter()
+        .filter(|r| {
+            !r.is_silent
+                && silent_mode_before
+                    .as_deref()
+                    .is_some_and(|t| r.created_at.as_str() < t)
+        })
+        .map(|r| r.id().to_owned())
+        .collect();
+    let targets = found
+        .iter()
+        .map(|r| Target::request(r.id(), format!("{} {}", r.action, r.status)))
+        .collect();
+    Ok((targets, silent))
 }
 
 /// The template with this exact title; refused when there is none.
@@ -235,17 +256,7 @@ pub async fn manage(command: ManageCommand) -> Result<(), String> {
                 50,
             );
             let filter = args.select.filter(&["APPROVING"])?;
-            let silent: std::collections::HashSet<String> = requests(client, filter.clone())
-                .await?
-                .iter()
-                .filter(|r| before(r, &args.silent_mode_before) && !r.is_silent)
-                .map(|r| r.id().to_owned())
-                .collect();
-            let targets = requests(client, filter)
-                .await?
-                .iter()
-                .map(|r| Target::request(r.id(), format!("{} {}", r.action, r.status)))
-                .collect();
+            let (targets, silent) = silent_first(client, filter, &args.silent_mode_before).await?;
             let silent = &silent;
             run(&settings, targets, |target| async move {
                 if silent.contains(&target.id) {
@@ -269,16 +280,8 @@ pub async fn manage(command: ManageCommand) -> Result<(), String> {
                 50,
             );
             let template = template(client, &args.cancellation_title).await?;
-            let found = requests(client, args.select.filter(OPEN_STATUSES)?).await?;
-            let silent: std::collections::HashSet<String> = found
-                .iter()
-                .filter(|r| before(r, &args.silent_mode_before) && !r.is_silent)
-                .map(|r| r.id().to_owned())
-                .collect();
-            let targets = found
-                .iter()
-                .map(|r| Target::request(r.id(), format!("{} {}", r.action, r.status)))
-                .collect();
+            let filter = args.select.filter(OPEN_STATUSES)?;
+            let (targets, silent) = silent_first(client, filter, &args.silent_mode_before).await?;
             let (silent, template) = (&silent, &template);
             run(&settings, targets, |target| async move {
                 if silent.contains(&target.id) {
