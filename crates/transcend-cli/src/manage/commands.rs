@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
-use futures_util::TryStreamExt;
+use futures_util::{StreamExt, TryStreamExt};
 use transcend_hyper::Client;
 use transcend_hyper::admin::{
     self, RequestDataSiloFilters, RequestEnricherStatus, RequestFilters, RequestStatus,
@@ -11,7 +11,7 @@ use transcend_hyper::admin::{
 };
 
 use super::journal::Outcome;
-use super::run::{Target, run};
+use super::run::{Target, run, run_stream};
 use super::{OPEN_STATUSES, RunArgs, Selection, client, settings};
 
 /// A privacy team's bulk commands on requests.
@@ -208,30 +208,37 @@ async fn requests(client: &Client, filter: RequestFilters) -> Result<Vec<admin::
         .map_err(|e| e.to_string())
 }
 
-/// The requests `filter` finds, as targets, and those of them to make silent first:
-/// made before `silent_mode_before` and not silent yet (Transcend's
-/// `--silentModeBefore`).
-async fn silent_first(
+/// The requests `filter` finds, as targets coming as the walk goes, and how many are
+/// expected; those made before `silent_mode_before` and not silent yet are made
+/// silent first (Transcend's `--silentModeBefore`).
+async fn walk(
     client: &Client,
     filter: RequestFilters,
-    silent_mode_before: &Option<String>,
-) -> Result<(Vec<Target>, std::collections::HashSet<String>), String> {
-    let found = requests(client, filter).await?;
-    let silent = found
-        .iter()
-        .filter(|r| {
-            !r.is_silent
-                && silent_mode_before
-                    .as_deref()
-                    .is_some_and(|t| r.created_at.as_str() < t)
-        })
-        .map(|r| r.id().to_owned())
-        .collect();
-    let targets = found
-        .iter()
-        .map(|r| Target::request(r.id(), format!("{} {}", r.action, r.status)))
-        .collect();
-    Ok((targets, silent))
+    silent_mode_before: Option<String>,
+) -> Result<
+    (
+        u64,
+        impl futures_util::Stream<Item = Result<Target, String>> + '_,
+    ),
+    String,
+> {
+    let total = client
+        .count_requests(&filter)
+        .await
+        .map_err(|e| e.to_string())?;
+    let targets = client.requests(filter).map(move |request| {
+        let request = request.map_err(|e| e.to_string())?;
+        let mut target = Target::request(
+            request.id(),
+            format!("{} {}", request.action, request.status),
+        );
+        target.silence_first = !request.is_silent
+            && silent_mode_before
+                .as_deref()
+                .is_some_and(|t| request.created_at.as_str() < t);
+        Ok(target)
+    });
+    Ok((u64::try_from(total).unwrap_or(0), targets))
 }
 
 /// The template with this exact title; refused when there is none.
@@ -256,10 +263,9 @@ pub async fn manage(command: ManageCommand) -> Result<(), String> {
                 50,
             );
             let filter = args.select.filter(&["APPROVING"])?;
-            let (targets, silent) = silent_first(client, filter, &args.silent_mode_before).await?;
-            let silent = &silent;
-            run(&settings, targets, |target| async move {
-                if silent.contains(&target.id) {
+            let (total, targets) = walk(client, filter, args.silent_mode_before.clone()).await?;
+            run_stream(&settings, total, targets, |target| async move {
+                if target.silence_first {
                     client.mark_silent(&target.id).await?;
                 }
                 client.approve_request(&target.id, None).await?;
@@ -281,10 +287,10 @@ pub async fn manage(command: ManageCommand) -> Result<(), String> {
             );
             let template = template(client, &args.cancellation_title).await?;
             let filter = args.select.filter(OPEN_STATUSES)?;
-            let (targets, silent) = silent_first(client, filter, &args.silent_mode_before).await?;
-            let (silent, template) = (&silent, &template);
-            run(&settings, targets, |target| async move {
-                if silent.contains(&target.id) {
+            let (total, targets) = walk(client, filter, args.silent_mode_before.clone()).await?;
+            let template = &template;
+            run_stream(&settings, total, targets, |target| async move {
+                if target.silence_first {
                     client.mark_silent(&target.id).await?;
                 }
                 client.cancel_request(&target.id, Some(template)).await?;
@@ -456,6 +462,7 @@ async fn enrichers(
                 id: part.id.inner().to_owned(),
                 request_id: request.id().to_owned(),
                 what: format!("enricher {} {}", part.enricher.title, part.status),
+                silence_first: false,
             });
         }
     }
@@ -574,6 +581,7 @@ fn silo_target(part: &admin::RequestDataSilo) -> Target {
         id: part.id.inner().to_owned(),
         request_id: part.request.id.inner().to_owned(),
         what: format!("data silo {} {}", part.data_silo.title, part.status),
+        silence_first: false,
     }
 }
 

@@ -208,6 +208,7 @@ async fn push(args: PushArgs) -> Result<(), String> {
             id: format!("{}~{}", row.request_id, row.enricher_id),
             request_id: row.request_id.clone(),
             what: format!("enricher {}", row.enricher_id),
+            silence_first: false,
         })
         .collect();
     let found: std::collections::HashMap<String, &Row> = rows

@@ -6,7 +6,7 @@ use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use futures_util::StreamExt;
+use futures_util::{Stream, StreamExt};
 use indicatif::{ProgressBar, ProgressStyle};
 use transcend_hyper::{Error, ErrorKind};
 
@@ -21,6 +21,8 @@ pub struct Target {
     pub request_id: String,
     /// What a dry run says about it.
     pub what: String,
+    /// Whether to make the request silent before changing it (`--silent-mode-before`).
+    pub silence_first: bool,
 }
 
 impl Target {
@@ -30,6 +32,7 @@ impl Target {
             id: id.to_owned(),
             request_id: id.to_owned(),
             what: what.into(),
+            silence_first: false,
         }
     }
 }
@@ -71,27 +74,63 @@ where
     F: Fn(Target) -> Fut,
     Fut: std::future::Future<Output = Result<Outcome, Error>>,
 {
+    let total = targets.len() as u64;
+    let targets = futures_util::stream::iter(targets.into_iter().map(Ok));
+    run_stream(settings, total, targets, change).await
+}
+
+/// [`run`], with the targets coming as they are found (a walk of requests), so the
+/// changes start with the first page; `total` (how many are expected) sizes the
+/// progress bar.
+pub async fn run_stream<S, F, Fut>(
+    settings: &Settings,
+    total: u64,
+    targets: S,
+    change: F,
+) -> Result<Summary, String>
+where
+    S: Stream<Item = Result<Target, String>>,
+    F: Fn(Target) -> Fut,
+    Fut: std::future::Future<Output = Result<Outcome, Error>>,
+{
     let mut summary = Summary::default();
+    let mut targets = std::pin::pin!(targets);
     if settings.dry_run {
-        for target in &targets {
+        let mut count = 0;
+        while let Some(target) = targets.next().await {
+            let target = target?;
             println!("would {} {} ({})", settings.name, target.id, target.what);
+            count += 1;
         }
         println!(
-            "{}: dry run, {} would change; nothing was sent",
-            settings.name,
-            targets.len()
+            "{}: dry run, {count} would change; nothing was sent",
+            settings.name
         );
         return Ok(summary);
     }
     let journal = Journal::open(&settings.journal)?;
-    let (done, todo): (Vec<Target>, Vec<Target>) =
-        targets.into_iter().partition(|t| journal.settled(&t.id));
-    summary.earlier = done.len() as u64;
-    let progress = Progress::new(todo.len() as u64);
+    let progress = Progress::new(total);
     let refused = AtomicBool::new(false);
+    let earlier = std::cell::Cell::new(0u64);
+    let listing_failed = std::cell::RefCell::new(None);
     let change = &change;
     let refused_ref = &refused;
-    let mut outcomes = futures_util::stream::iter(todo)
+    let journal_ref = &journal;
+    let (earlier_ref, listing_ref) = (&earlier, &listing_failed);
+    let todo = targets.filter_map(|target| async move {
+        match target {
+            Ok(target) if journal_ref.settled(&target.id) => {
+                earlier_ref.set(earlier_ref.get() + 1);
+                None
+            }
+            Ok(target) => Some(target),
+            Err(error) => {
+                *listing_ref.borrow_mut() = Some(error);
+                None
+            }
+        }
+    });
+    let outcomes = todo
         .map(|target| async move {
             if refused_ref.load(Ordering::Relaxed) {
                 return None;
@@ -100,6 +139,7 @@ where
             Some((target, result))
         })
         .buffer_unordered(settings.concurrency.max(1));
+    let mut outcomes = std::pin::pin!(outcomes);
     let mut stop = None;
     while let Some(next) = outcomes.next().await {
         let Some((target, result)) = next else {
@@ -133,14 +173,19 @@ where
             outcome,
             message,
         })?;
-        progress.step(&summary);
+        progress.step(&summary, earlier.get());
     }
-    drop(outcomes);
+    summary.earlier = earlier.get();
     journal.sync();
     progress.finish();
     write_receipts(&settings.receipts, &settings.journal)?;
     if let Some(stop) = stop {
         return Err(stop);
+    }
+    if let Some(error) = listing_failed.take() {
+        return Err(format!(
+            "finding what to change failed: {error}; what was done is in the journal: run the same command again"
+        ));
     }
     println!(
         "{}: {} changed, {} already done, {} skipped, {} failed, {} settled by an earlier run (journal {}, receipts {})",
@@ -214,8 +259,9 @@ impl Progress {
         }
     }
 
-    fn step(&self, summary: &Summary) {
-        let done = summary.changed + summary.already_done + summary.skipped + summary.failed;
+    fn step(&self, summary: &Summary, earlier: u64) {
+        let done =
+            summary.changed + summary.already_done + summary.skipped + summary.failed + earlier;
         match &self.bar {
             Some(bar) => {
                 bar.set_position(done);

@@ -204,6 +204,32 @@ pub fn parse_response<O: AdminOperation, B: AsRef<[u8]>>(
     }
 }
 
+/// An operation's generated document, kept to send with each call's variables.
+#[doc(hidden)]
+pub struct Document {
+    pub query: String,
+    pub operation_name: Option<std::borrow::Cow<'static, str>>,
+}
+
+impl Document {
+    /// The JSON body with these variables, as cynic's `Operation` writes it.
+    pub fn body<V: serde::Serialize>(&self, variables: &V) -> Result<Vec<u8>, serde_json::Error> {
+        #[derive(serde::Serialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Body<'a, V> {
+            query: &'a str,
+            variables: &'a V,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            operation_name: Option<&'a str>,
+        }
+        serde_json::to_vec(&Body {
+            query: &self.query,
+            variables,
+            operation_name: self.operation_name.as_deref(),
+        })
+    }
+}
+
 /// Reads `data` as the operation's generated type.
 pub(crate) fn read_data<T: serde::de::DeserializeOwned>(
     operation: &'static str,
@@ -230,8 +256,23 @@ macro_rules! operation {
             fn body(input: &Self::Input) -> Result<Vec<u8>, serde_json::Error> {
                 #[allow(unused_imports)]
                 use cynic::{MutationBuilder, QueryBuilder};
+                // The document does not depend on the variables: generated once.
+                static DOCUMENT: std::sync::OnceLock<$crate::admin::Document> =
+                    std::sync::OnceLock::new();
                 let $input = input;
-                serde_json::to_vec(&<$root>::build($vars))
+                let variables = $vars;
+                match DOCUMENT.get() {
+                    Some(document) => document.body(&variables),
+                    None => {
+                        let operation = <$root>::build(variables);
+                        let body = serde_json::to_vec(&operation);
+                        let _ = DOCUMENT.set($crate::admin::Document {
+                            query: operation.query,
+                            operation_name: operation.operation_name,
+                        });
+                        body
+                    }
+                }
             }
 
             fn read(

@@ -42,6 +42,21 @@ fn an_operation_is_a_post_of_its_generated_document_to_graphql() {
 }
 
 #[test]
+fn the_document_is_generated_once_and_the_body_is_the_same_after() {
+    let first =
+        build_request::<ApproveRequest>(&config(), &CommunicationInput::new("r-1")).unwrap();
+    let second =
+        build_request::<ApproveRequest>(&config(), &CommunicationInput::new("r-1")).unwrap();
+    let read =
+        |r: &http::Request<Bytes>| serde_json::from_slice::<serde_json::Value>(r.body()).unwrap();
+    assert_eq!(read(&first), read(&second));
+    let third =
+        build_request::<ApproveRequest>(&config(), &CommunicationInput::new("r-2")).unwrap();
+    assert_eq!(read(&third)["variables"]["input"]["requestId"], "r-2");
+    assert_eq!(read(&third)["query"], read(&first)["query"]);
+}
+
+#[test]
 fn a_cursor_page_sends_its_filter_order_and_cursor() {
     let page = RequestsPage::first(
         RequestFilters::new()
