@@ -57,6 +57,30 @@ fn email(shared: &Shared, id: &str, what: &str, subject: Option<&str>) {
     }
 }
 
+/// A person's decision on a request (approved, canceled): made silent first when
+/// asked, then the event, and the e-mail it sends noted.
+fn decide(
+    shared: &std::sync::Arc<Shared>,
+    id: &str,
+    silent_first: bool,
+    event: Event,
+    subject: &Option<String>,
+) -> Result<RequestNode> {
+    if silent_first {
+        shared
+            .store
+            .update_fields(id, Some(true), None, None)
+            .map_err(refused)?;
+    }
+    let what = match event {
+        Event::Approved => "approved",
+        _ => "canceled",
+    };
+    let request = apply(shared, id, event)?;
+    email(shared, id, what, subject.as_deref());
+    Ok(request)
+}
+
 fn silo_part(shared: &Shared, part_id: &str) -> Result<RequestDataSilo> {
     let part = shared
         .store
@@ -135,13 +159,13 @@ impl Mutation {
     ) -> Result<ApproveRequestPayload> {
         require(ctx, Scope::Manage)?;
         let shared = shared_of(ctx)?;
-        let request = apply(shared, &input.request_id, Event::Approved)?;
-        email(
+        let request = decide(
             shared,
             &input.request_id,
-            "approved",
-            input.subject.as_deref(),
-        );
+            false,
+            Event::Approved,
+            &input.subject,
+        )?;
         Ok(ApproveRequestPayload { request })
     }
 
@@ -153,17 +177,12 @@ impl Mutation {
     ) -> Result<ApproveRequestsPayload> {
         require(ctx, Scope::Manage)?;
         let shared = shared_of(ctx)?;
-        let mut requests = Vec::with_capacity(input.request_ids.len());
-        for id in &input.request_ids {
-            if input.is_silent == Some(true) {
-                shared
-                    .store
-                    .update_fields(id, Some(true), None, None)
-                    .map_err(refused)?;
-            }
-            requests.push(apply(shared, id, Event::Approved)?);
-            email(shared, id, "approved", input.subject.as_deref());
-        }
+        let silent = input.is_silent == Some(true);
+        let requests = input
+            .request_ids
+            .iter()
+            .map(|id| decide(shared, id, silent, Event::Approved, &input.subject))
+            .collect::<Result<Vec<_>>>()?;
         Ok(ApproveRequestsPayload {
             client_mutation_id: None,
             requests,
@@ -178,13 +197,8 @@ impl Mutation {
     ) -> Result<CancelRequestPayload> {
         require(ctx, Scope::Manage)?;
         let shared = shared_of(ctx)?;
-        let request = apply(shared, &input.request_id, Event::Ended(Status::Canceled))?;
-        email(
-            shared,
-            &input.request_id,
-            "canceled",
-            input.subject.as_deref(),
-        );
+        let canceled = Event::Ended(Status::Canceled);
+        let request = decide(shared, &input.request_id, false, canceled, &input.subject)?;
         Ok(CancelRequestPayload { request })
     }
 
@@ -196,17 +210,15 @@ impl Mutation {
     ) -> Result<CancelRequestsPayload> {
         require(ctx, Scope::Manage)?;
         let shared = shared_of(ctx)?;
-        let mut requests = Vec::with_capacity(input.request_ids.len());
-        for id in &input.request_ids {
-            if input.is_silent == Some(true) {
-                shared
-                    .store
-                    .update_fields(id, Some(true), None, None)
-                    .map_err(refused)?;
-            }
-            requests.push(apply(shared, id, Event::Ended(Status::Canceled))?);
-            email(shared, id, "canceled", input.subject.as_deref());
-        }
+        let silent = input.is_silent == Some(true);
+        let requests = input
+            .request_ids
+            .iter()
+            .map(|id| {
+                let canceled = Event::Ended(Status::Canceled);
+                decide(shared, id, silent, canceled, &input.subject)
+            })
+            .collect::<Result<Vec<_>>>()?;
         Ok(CancelRequestsPayload {
             client_mutation_id: None,
             requests,
