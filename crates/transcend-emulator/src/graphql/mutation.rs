@@ -17,6 +17,7 @@ use super::objects::{
     ResumeRequestPayload, RetryRequestDataSiloPayload, RetryRequestEnricherPayload,
     SkipRequestEnricherPayload, UpdateRequestPayload, UpdateRequestsPayload,
 };
+use super::query::is_manual;
 use super::{invalid, not_found, refused, require, shared_of};
 use crate::config::Scope;
 use crate::state::Shared;
@@ -100,12 +101,24 @@ fn enricher_part(shared: &Shared, part_id: &str) -> Result<RequestEnricher> {
         .store
         .enricher_part(part_id)
         .ok_or_else(|| not_found(format!("RequestEnricher {part_id} not found")))?;
-    let manual = shared
-        .config
-        .enrichers
-        .iter()
-        .any(|e| e.id == part.enricher_id && e.is_manual());
+    let manual = is_manual(shared, &part.enricher_id);
     Ok(RequestEnricher::new(part, manual))
+}
+
+/// Hands an enricher's part of a request the event `make` builds, notes it on the
+/// request's timeline as `done`, and answers with the part as it is now.
+fn on_enricher(
+    shared: &std::sync::Arc<Shared>,
+    part_id: &str,
+    done: &str,
+    make: impl FnOnce(&str) -> Event,
+) -> Result<RequestEnricher> {
+    let (request, enricher) = split_part(part_id, "RequestEnricher")?;
+    shared.apply(request, make(enricher)).map_err(refused)?;
+    shared
+        .store
+        .note(request, format!("enricher {enricher} {done}"));
+    enricher_part(shared, part_id)
 }
 
 fn split_part<'a>(id: &'a str, what: &str) -> Result<(&'a str, &'a str)> {
@@ -387,23 +400,12 @@ impl Mutation {
     ) -> Result<RetryRequestEnricherPayload> {
         require(ctx, Scope::Manage)?;
         let shared = shared_of(ctx)?;
-        let (request, enricher) = split_part(&id, "RequestEnricher")?;
-        let manual = shared
-            .config
-            .enrichers
-            .iter()
-            .any(|e| e.id == enricher && e.is_manual());
-        let event = Event::EnricherRetried {
-            enricher: enricher.to_owned(),
-            manual,
-        };
-        shared.apply(request, event).map_err(refused)?;
-        shared
-            .store
-            .note(request, format!("enricher {enricher} retried"));
-        Ok(RetryRequestEnricherPayload {
-            request_enricher: enricher_part(shared, &id)?,
-        })
+        let request_enricher =
+            on_enricher(shared, &id, "retried", |enricher| Event::EnricherRetried {
+                enricher: enricher.to_owned(),
+                manual: is_manual(shared, enricher),
+            })?;
+        Ok(RetryRequestEnricherPayload { request_enricher })
     }
 
     /// Skips an enricher; the silos start once every enricher is done.
@@ -414,17 +416,11 @@ impl Mutation {
     ) -> Result<SkipRequestEnricherPayload> {
         require(ctx, Scope::Manage)?;
         let shared = shared_of(ctx)?;
-        let (request, enricher) = split_part(&id, "RequestEnricher")?;
-        let event = Event::EnricherSkipped {
-            enricher: enricher.to_owned(),
-        };
-        shared.apply(request, event).map_err(refused)?;
-        shared
-            .store
-            .note(request, format!("enricher {enricher} skipped"));
-        Ok(SkipRequestEnricherPayload {
-            request_enricher: enricher_part(shared, &id)?,
-        })
+        let request_enricher =
+            on_enricher(shared, &id, "skipped", |enricher| Event::EnricherSkipped {
+                enricher: enricher.to_owned(),
+            })?;
+        Ok(SkipRequestEnricherPayload { request_enricher })
     }
 
     /// Removes identifiers from a request.

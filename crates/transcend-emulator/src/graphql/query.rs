@@ -73,7 +73,8 @@ fn silo_title(shared: &Shared, id: &str) -> String {
         .map_or_else(|| id.to_owned(), |s| s.title.clone())
 }
 
-fn is_manual(shared: &Shared, enricher: &str) -> bool {
+/// Whether an enricher has no webhook (a person enriches by hand).
+pub(crate) fn is_manual(shared: &Shared, enricher: &str) -> bool {
     shared
         .config
         .enrichers
