@@ -9,7 +9,7 @@
 //!    peak RSS at 100,000 requests against 10,000, and rows per second.
 //!
 //! Run: `cargo bench -p transcend-cli --bench manage` (`MANAGE_BENCH_SCALE=0.1` for a
-//! quick look).
+//! quick look, `MANAGE_BENCH_ONLY=approve` for the first alone).
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -201,6 +201,10 @@ fn main() {
         println!("|---|---|---|---|");
         println!("| approvals per second (median of {ROUNDS}) | {bare:.0}/s | {cli:.0}/s | **{:.2}** |", cli / bare);
 
+        if std::env::var("MANAGE_BENCH_ONLY").as_deref() == Ok("approve") {
+            let _ = std::fs::remove_dir_all(&dir);
+            return;
+        }
         let mut peaks = Vec::new();
         for total in [scaled(10_000), scaled(100_000)] {
             let emulator = emulator().await;

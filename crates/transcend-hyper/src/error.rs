@@ -128,6 +128,21 @@ impl Error {
             .is_some_and(transcend_proto::Error::is_already_done)
     }
 
+    /// Every rule the input broke, each naming its field (`subject.coreIdentifier`);
+    /// empty unless the request could not be built ([`ErrorKind::Invalid`]: nothing
+    /// was sent).
+    pub fn problems(&self) -> &[transcend_proto::types::FieldProblem] {
+        self.protocol()
+            .map_or(&[], transcend_proto::Error::problems)
+    }
+
+    /// Whether the server refused a submission as a repeat of an open request
+    /// ([`ErrorKind::Duplicate`]): the DSR exists already.
+    pub fn is_duplicate(&self) -> bool {
+        self.protocol()
+            .is_some_and(transcend_proto::Error::is_duplicate)
+    }
+
     /// The admin API's GraphQL error, when it answered with one.
     pub fn graphql(&self) -> Option<&transcend_proto::GraphQlError> {
         self.protocol()?.graphql()

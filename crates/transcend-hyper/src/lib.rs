@@ -50,6 +50,19 @@ mod transport;
 mod upload;
 mod wait;
 
+pub mod prelude {
+    //! What a program using the client usually needs, in one import:
+    //! `use transcend_hyper::prelude::*;`. Brings the client and its builder, the
+    //! error and its kind, the types of bodies and enums, and the stream extension
+    //! traits that walking jobs and requests needs (`.next()`, `.try_collect()`), so
+    //! no direct dependency on `futures-util` is needed.
+    pub use crate::types::{DatapointUpload, RequestAction, RequestStatus, Subject, SubmitDsr};
+    pub use crate::{
+        Client, ClientBuilder, DatapointSource, Error, ErrorKind, Nonce, RetryPolicy, WaitOptions,
+    };
+    pub use futures_util::{Stream, StreamExt, TryStreamExt};
+}
+
 pub use body::Body;
 pub use client::{
     Client, ClientBuilder, CompletionSummary, DownloadEvent, DownloadOptions, EnrichOutcome,
@@ -63,7 +76,10 @@ pub use wait::WaitOptions;
 pub use futures_util::Stream;
 #[cfg(feature = "admin")]
 pub use transcend_proto::admin;
-pub use transcend_proto::{ApiKey, Backend, ErrorKind, Nonce, Report, ReportBody, SombraKey};
+pub use transcend_proto::{
+    ApiKey, Backend, EnrichmentTarget, ErrorKind, Nonce, Report, ReportBody, RetryPolicy, Sombra,
+    SombraKey,
+};
 pub use transcend_proto::{GraphQlError, GraphQlErrorKind};
 pub use transcend_proto::{bytes, http};
 

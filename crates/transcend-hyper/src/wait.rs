@@ -5,6 +5,9 @@ use std::time::Duration;
 use transcend_proto::types::RequestStatus;
 
 /// How [`Client::wait_for_dsr`](crate::Client::wait_for_dsr) polls.
+///
+/// The defaults: any terminal status, give up after 600 s, polls 1 s apart at first,
+/// growing by half each time to at most 30 s.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct WaitOptions {

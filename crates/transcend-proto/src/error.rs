@@ -81,8 +81,30 @@ impl Error {
                 GraphQlErrorKind::NotFound => ErrorKind::NotFound,
                 _ => ErrorKind::Server,
             }),
+            Self::Invalid { .. } => Some(ErrorKind::Invalid),
             _ => self.api().map(|e| e.kind),
         }
+    }
+
+    /// The rules the input broke, when the request could not be built
+    /// ([`ErrorKind::Invalid`]); nothing was sent.
+    pub fn validation(&self) -> Option<&ValidationError> {
+        match self {
+            Self::Invalid { source, .. } => Some(source),
+            _ => None,
+        }
+    }
+
+    /// Every rule the input broke, each naming its field (`subject.coreIdentifier`);
+    /// empty unless the request could not be built ([`ErrorKind::Invalid`]).
+    pub fn problems(&self) -> &[transcend_types::FieldProblem] {
+        self.validation().map_or(&[], ValidationError::problems)
+    }
+
+    /// Whether the server refused the submission as one it already has ("You have
+    /// already made this request."): the DSR exists; look it up rather than retrying.
+    pub fn is_duplicate(&self) -> bool {
+        self.kind() == Some(ErrorKind::Duplicate)
     }
 
     /// The server's `message` (for GraphQL, the first error's), when it sent one.
@@ -158,8 +180,14 @@ impl Error {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum ErrorKind {
+    /// The input breaks a rule of the API, found before sending: nothing was sent.
+    /// [`Error::problems`] lists every rule broken.
+    Invalid,
     /// 400: the input is malformed.
     BadRequest,
+    /// 400 "You have already made this request.": the same person already has a
+    /// request of this kind open; nothing new was made.
+    Duplicate,
     /// 401 (or 403): the API key or Sombra key is missing, wrong, or lacks the scope.
     Unauthorized,
     /// 404: no such request or endpoint.
@@ -197,6 +225,9 @@ impl ErrorKind {
     }
 }
 
+/// What the API says when a submission repeats an open one.
+const DUPLICATE_MESSAGE: &str = "already made this request";
+
 /// The server answered with an error status. The raw response is kept.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
@@ -233,10 +264,20 @@ impl ApiError {
         let message = serde_json::from_slice::<transcend_types::ErrorBody>(&body)
             .ok()
             .map(|b| b.message);
+        let kind = match ErrorKind::from_status(status) {
+            ErrorKind::BadRequest | ErrorKind::Conflict
+                if message
+                    .as_deref()
+                    .is_some_and(|m| m.to_ascii_lowercase().contains(DUPLICATE_MESSAGE)) =>
+            {
+                ErrorKind::Duplicate
+            }
+            kind => kind,
+        };
         Self {
             endpoint,
             status,
-            kind: ErrorKind::from_status(status),
+            kind,
             message,
             retry_after: RetryAfter::from_headers(&headers),
             rate_limit: RateLimit::from_headers(&headers),

@@ -71,7 +71,7 @@ mod transport;
 pub mod webhook;
 
 pub use config::{Backend, Config, DEFAULT_USER_AGENT, Sombra};
-pub use endpoint::{Accepted, Endpoint, EndpointInfo, Report, ReportBody};
+pub use endpoint::{Accepted, Endpoint, EndpointInfo, EnrichmentTarget, Report, ReportBody};
 pub use error::{ApiError, DecodeError, Error, ErrorKind};
 pub use graphql_error::{
     GraphQlError, GraphQlErrorKind, GraphQlMessage, RATE_LIMIT_DEFAULT_WAIT, RATE_LIMIT_MARGIN,

@@ -62,6 +62,11 @@ pub enum StopReason {
 
 /// Full-jitter exponential backoff with a cap, where a server's `Retry-After` wins.
 ///
+/// The defaults ([`RetryPolicy::default`]): 3 attempts in all; backoff ceilings of
+/// 200 ms doubling to at most 20 s; a `Retry-After` honoured up to 60 s, waited for
+/// plus a random 0-1 s (never less than the server asked) so that calls refused
+/// together do not all come back in the same instant.
+///
 /// ```
 /// use std::time::{Duration, SystemTime};
 /// use transcend_proto::http::StatusCode;
@@ -85,6 +90,9 @@ pub struct RetryPolicy {
     /// The longest `Retry-After` to honour; beyond it the call fails with the server's
     /// answer, so the caller can decide.
     pub max_retry_after: Duration,
+    /// The most added, at random, to a server's `Retry-After`: calls rate-limited
+    /// together come back spread over this span, never before the server's time.
+    pub retry_after_jitter: Duration,
 }
 
 impl Default for RetryPolicy {
@@ -94,6 +102,7 @@ impl Default for RetryPolicy {
             initial_backoff: Duration::from_millis(200),
             max_backoff: Duration::from_secs(20),
             max_retry_after: Duration::from_secs(60),
+            retry_after_jitter: Duration::from_secs(1),
         }
     }
 }
@@ -123,6 +132,13 @@ impl RetryPolicy {
     /// Sets the longest `Retry-After` to honour.
     pub fn with_max_retry_after(mut self, max: Duration) -> Self {
         self.max_retry_after = max;
+        self
+    }
+
+    /// Sets the most added at random to a server's `Retry-After` (zero: exactly the
+    /// server's time).
+    pub fn with_retry_after_jitter(mut self, jitter: Duration) -> Self {
+        self.retry_after_jitter = jitter;
         self
     }
 
@@ -168,7 +184,7 @@ impl RetryPolicy {
             return if wait > self.max_retry_after {
                 RetryDecision::Stop(StopReason::RetryAfterTooLong(wait))
             } else {
-                RetryDecision::RetryAfter(wait)
+                RetryDecision::RetryAfter(wait + self.retry_after_jitter.mul_f64(unit(random)))
             };
         }
         RetryDecision::RetryAfter(self.backoff(attempt, random))
@@ -181,12 +197,16 @@ impl RetryPolicy {
             .initial_backoff
             .saturating_mul(1 << exponent)
             .min(self.max_backoff);
-        let random = if random.is_finite() {
-            random.clamp(0.0, 1.0)
-        } else {
-            0.0
-        };
-        ceiling.mul_f64(random)
+        ceiling.mul_f64(unit(random))
+    }
+}
+
+/// `random` clamped to `[0, 1]` (0 when not a number).
+fn unit(random: f64) -> f64 {
+    if random.is_finite() {
+        random.clamp(0.0, 1.0)
+    } else {
+        0.0
     }
 }
 
@@ -271,7 +291,18 @@ mod tests {
             retry_after: Some(RetryAfter::At(NOW + Duration::from_secs(3))),
         };
         assert_eq!(
-            policy.decide(Idempotency::Idempotent, 1, at, NOW, 0.9),
+            policy.decide(Idempotency::Idempotent, 1, at, NOW, 0.5),
+            RetryDecision::RetryAfter(Duration::from_millis(3500)),
+            "a random half second above the server's time"
+        );
+        assert_eq!(
+            policy.with_retry_after_jitter(Duration::ZERO).decide(
+                Idempotency::Idempotent,
+                1,
+                at,
+                NOW,
+                0.9
+            ),
             RetryDecision::RetryAfter(Duration::from_secs(3))
         );
         let too_long = Outcome::Status {
@@ -327,6 +358,25 @@ mod tests {
             let ceiling = policy.initial_backoff.saturating_mul(1 << (attempt - 1).min(30)).min(policy.max_backoff);
             let delay = policy.backoff(attempt, random);
             prop_assert!(delay <= ceiling);
+        }
+
+        #[test]
+        fn a_retry_after_is_never_shortened_and_spread_within_the_jitter(
+            seconds in 0u64..60,
+            random in 0.0f64..1.0,
+        ) {
+            let policy = RetryPolicy::default();
+            let outcome = Outcome::Status {
+                status: StatusCode::TOO_MANY_REQUESTS,
+                retry_after: Some(RetryAfter::Delay(Duration::from_secs(seconds))),
+            };
+            let RetryDecision::RetryAfter(wait) =
+                policy.decide(Idempotency::NotIdempotent, 1, outcome, NOW, random)
+            else {
+                panic!("a 429 within the limit is retried");
+            };
+            prop_assert!(wait >= Duration::from_secs(seconds));
+            prop_assert!(wait <= Duration::from_secs(seconds) + policy.retry_after_jitter);
         }
     }
 }

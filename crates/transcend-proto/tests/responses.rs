@@ -61,12 +61,18 @@ fn a_success_body_that_cannot_be_read_names_the_json_path() {
 fn error_statuses_become_typed_errors_with_the_servers_message() {
     let body = r#"{"message":"Client error: You have already made this request."}"#;
     let error = SubmitDsrEndpoint::parse_response(response(400, body)).unwrap_err();
-    assert_eq!(error.kind(), Some(ErrorKind::BadRequest));
+    assert_eq!(error.kind(), Some(ErrorKind::Duplicate));
+    assert!(error.is_duplicate());
+    assert_eq!(error.status().map(|s| s.as_u16()), Some(400));
     assert_eq!(
         error.message(),
         Some("Client error: You have already made this request.")
     );
     assert_eq!(error.request_id(), Some("req-7"));
+    let other =
+        SubmitDsrEndpoint::parse_response(response(400, r#"{"message":"bad email"}"#)).unwrap_err();
+    assert_eq!(other.kind(), Some(ErrorKind::BadRequest));
+    assert!(!other.is_duplicate());
 
     let conflict =
         ReportErasureEndpoint::parse_response(response(409, r#"{"message":"finished"}"#))

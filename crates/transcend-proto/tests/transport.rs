@@ -91,5 +91,15 @@ async fn an_invalid_input_never_reaches_the_transport() {
         error.to_string().contains("subject.coreIdentifier"),
         "{error}"
     );
+    let CallError::Protocol(error) = error else {
+        panic!("a validation error is the protocol's");
+    };
+    assert_eq!(error.kind(), Some(ErrorKind::Invalid));
+    assert!(
+        error
+            .problems()
+            .iter()
+            .any(|p| p.field == "subject.coreIdentifier")
+    );
     assert!(transport.requests().is_empty());
 }

@@ -14,9 +14,6 @@ use transcend_hyper::{Body, Client, Error, HyperTransport, HyperTransportError, 
 
 use super::pace::Pacer;
 
-/// What the server's duplicate refusal says.
-const ALREADY_MADE: &str = "already made this request";
-
 /// How a submission ended.
 #[derive(Debug)]
 pub enum Sent {
@@ -198,14 +195,10 @@ fn classify(error: &Error) -> Class {
     let Some(status) = error.status() else {
         return Class::MaybeSent;
     };
+    if error.is_duplicate() {
+        return Class::Duplicate;
+    }
     match status.as_u16() {
-        400 | 409
-            if error
-                .message()
-                .is_some_and(|m| m.to_ascii_lowercase().contains(ALREADY_MADE)) =>
-        {
-            Class::Duplicate
-        }
         401 | 403 => Class::Fatal,
         429 | 503 => Class::Wait(
             error

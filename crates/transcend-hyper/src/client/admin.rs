@@ -132,38 +132,25 @@ impl Client {
         &self,
         filter: RequestFilters,
     ) -> impl Stream<Item = Result<Request, Error>> + '_ {
-        struct Walk {
-            page: Option<RequestsPage>,
-            previous: HashSet<String>,
-        }
-        let start = Walk {
-            page: Some(RequestsPage::first(filter)),
+        Walk {
+            client: self,
+            next: Some(Box::pin(self.requests_page(RequestsPage::first(filter)))),
+            ready: std::collections::VecDeque::new(),
             previous: HashSet::new(),
+        }
+    }
+
+    /// One page of a walk, with the page after it (`None` at the end).
+    async fn requests_page(
+        &self,
+        page: RequestsPage,
+    ) -> Result<(Vec<Request>, Option<RequestsPage>), Error> {
+        let answer = self.admin::<admin::ListRequests>(&page).await?;
+        let next = match (&answer.page_info.end_cursor, answer.page_info.has_next_page) {
+            (Some(cursor), true) if !answer.nodes.is_empty() => Some(page.after(cursor)),
+            _ => None,
         };
-        futures_util::stream::try_unfold(start, move |mut walk| async move {
-            let Some(page) = walk.page.take() else {
-                return Ok(None);
-            };
-            let answer = self.admin::<admin::ListRequests>(&page).await?;
-            walk.page = match (&answer.page_info.end_cursor, answer.page_info.has_next_page) {
-                (Some(cursor), true) if !answer.nodes.is_empty() => Some(page.after(cursor)),
-                _ => None,
-            };
-            // A server that repeats the edge of a page (a cursor on a value, not a
-            // position) would hand the same request twice: the previous page's ids
-            // are kept to pass over it.
-            let fresh: Vec<Request> = answer
-                .nodes
-                .into_iter()
-                .filter(|request| !walk.previous.contains(request.id()))
-                .collect();
-            walk.previous = fresh.iter().map(|r| r.id().to_owned()).collect();
-            Ok::<_, Error>(Some((
-                futures_util::stream::iter(fresh.into_iter().map(Ok)),
-                walk,
-            )))
-        })
-        .try_flatten()
+        Ok((answer.nodes, next))
     }
 
     /// How many requests match `filter` (`requests(first: 0) { totalCount }`).
@@ -425,4 +412,71 @@ where
         )))
     })
     .try_flatten()
+}
+
+type PageFuture<'a> = std::pin::Pin<
+    Box<
+        dyn std::future::Future<Output = Result<(Vec<Request>, Option<RequestsPage>), Error>>
+            + Send
+            + 'a,
+    >,
+>;
+
+/// A walk of requests that asks for the next page as soon as a page arrives, so a
+/// consumer working through one page does not wait for the next at its end.
+struct Walk<'a> {
+    client: &'a Client,
+    /// The page being fetched.
+    next: Option<PageFuture<'a>>,
+    /// Requests of the pages fetched, not yet handed out.
+    ready: std::collections::VecDeque<Request>,
+    /// The last page's ids: a server that repeats the edge of a page (a cursor on a
+    /// value, not a position) would hand the same request twice.
+    previous: HashSet<String>,
+}
+
+impl Stream for Walk<'_> {
+    type Item = Result<Request, Error>;
+
+    fn poll_next(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Self::Item>> {
+        use std::task::Poll;
+        let this = self.get_mut();
+        // At most one page waits unread: a slow consumer holds one page, not all.
+        while this.ready.len() <= admin::MAX_PAGE as usize {
+            let Some(fetch) = this.next.as_mut() else {
+                break;
+            };
+            let Poll::Ready(answer) = fetch.as_mut().poll(cx) else {
+                break;
+            };
+            this.next = None;
+            match answer {
+                Ok((nodes, next)) => {
+                    let fresh: Vec<Request> = nodes
+                        .into_iter()
+                        .filter(|request| !this.previous.contains(request.id()))
+                        .collect();
+                    this.previous = fresh.iter().map(|r| r.id().to_owned()).collect();
+                    this.ready.extend(fresh);
+                    // The next page is asked for now (the loop's next turn polls it
+                    // once, which sends it); its answer is read when it comes.
+                    this.next = next.map(|next| -> PageFuture<'_> {
+                        Box::pin(this.client.requests_page(next))
+                    });
+                }
+                Err(error) => {
+                    this.ready.clear();
+                    return Poll::Ready(Some(Err(error)));
+                }
+            }
+        }
+        match this.ready.pop_front() {
+            Some(request) => Poll::Ready(Some(Ok(request))),
+            None if this.next.is_none() => Poll::Ready(None),
+            None => Poll::Pending,
+        }
+    }
 }

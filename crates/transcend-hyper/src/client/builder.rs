@@ -13,6 +13,13 @@ use crate::transport::{Adapter, DynTransport, HyperTransport};
 
 /// Builds a [`Client`]. Only the API key is required.
 ///
+/// The defaults: the EU gateway and backend ([`Sombra::Eu`], [`Backend::Eu`]);
+/// [`Timeouts::default`](crate::Timeouts) (10 s to connect, 60 s an attempt, 300 s a
+/// call with its retries); [`RetryPolicy::default`] (3 attempts, backoff from 200 ms up
+/// to 20 s, a server's `Retry-After` honoured up to 60 s plus up to 1 s of jitter);
+/// HTTPS only (plain `http://` only to loopback, or with
+/// [`allow_insecure_http`](Self::allow_insecure_http)).
+///
 /// ```
 /// use std::time::Duration;
 /// use transcend_hyper::Client;
@@ -71,8 +78,23 @@ impl Default for ClientBuilder {
 }
 
 impl ClientBuilder {
+    /// A builder from the environment: `TRANSCEND_API_KEY` (required), `SOMBRA_URL`
+    /// (default: the EU gateway), `SOMBRA_API_KEY` (self-hosted gateways) and
+    /// `TRANSCEND_API_URL` (the admin API's backend; default EU). Set anything else
+    /// before [`build`](Self::build):
+    ///
+    /// ```no_run
+    /// # fn main() -> Result<(), transcend_hyper::Error> {
+    /// let client = transcend_hyper::ClientBuilder::from_env()?.max_attempts(5).build()?;
+    /// # let _ = client; Ok(()) }
+    /// ```
+    pub fn from_env() -> Result<Self, Error> {
+        Self::from_vars(|name| std::env::var(name).ok())
+    }
+
     /// Reads `TRANSCEND_API_KEY` (required), `SOMBRA_URL`, `SOMBRA_API_KEY` and
-    /// `TRANSCEND_API_URL` through `lookup` (for [`Client::from_env`], `std::env::var`).
+    /// `TRANSCEND_API_URL` through `lookup` ([`from_env`](Self::from_env) reads the
+    /// process's environment).
     pub fn from_vars(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, Error> {
         let api_key = lookup("TRANSCEND_API_KEY").filter(|v| !v.is_empty()).ok_or_else(|| {
             Error::Config("TRANSCEND_API_KEY is not set: set it to an API key from the Transcend dashboard".into())

@@ -19,7 +19,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use bytes::Bytes;
-use http::{Request, Response};
+use http::{Request, Response, StatusCode};
 use tracing::Instrument;
 use transcend_proto::{
     Config, Endpoint, Idempotency, Outcome, RetryAfter, RetryDecision, RetryPolicy, StopReason,
@@ -197,14 +197,29 @@ impl Client {
             "transcend",
             endpoint,
             status = tracing::field::Empty,
-            attempts = 0u32
+            attempts = tracing::field::Empty
         );
         let call_span = span.clone();
+        // The span's fields are recorded once, when the call ends: a formatter shows
+        // every recording, so recording each attempt would repeat them.
+        let finish = move |attempts: u32, status: Option<StatusCode>| {
+            call_span.record("attempts", attempts);
+            if let Some(status) = status {
+                call_span.record("status", status.as_u16());
+            }
+        };
         async move {
             let mut attempt = 0u32;
+            let mut last_status = None;
             loop {
                 attempt += 1;
-                let request = attempts.next().await?;
+                let request = match attempts.next().await {
+                    Ok(request) => request,
+                    Err(error) => {
+                        finish(attempt - 1, last_status);
+                        return Err(error);
+                    }
+                };
                 let left = timeouts
                     .call
                     .map(|call| call.saturating_sub(started.elapsed()));
@@ -221,12 +236,12 @@ impl Client {
                 let sent = tokio::time::timeout(limit, transport.send(request))
                     .instrument(attempt_span)
                     .await;
-                call_span.record("attempts", attempt);
                 let (outcome, failure) = match sent {
                     Ok(Ok(response)) => {
                         let status = response.status();
-                        call_span.record("status", status.as_u16());
+                        last_status = Some(status);
                         if status.is_success() {
+                            finish(attempt, last_status);
                             return Ok(response);
                         }
                         let retry_after = RetryAfter::from_headers(response.headers());
@@ -284,10 +299,11 @@ impl Client {
                     }
                     decision => {
                         tracing::debug!(?decision, attempt, "not retrying");
+                        finish(attempt, last_status);
                         return failure.into_result();
                     }
                 };
-                tracing::info!(
+                tracing::debug!(
                     attempt,
                     wait_ms = wait.as_millis() as u64,
                     ?outcome,

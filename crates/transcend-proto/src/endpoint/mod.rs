@@ -25,6 +25,7 @@ pub mod upload_access;
 pub mod upload_datapoint;
 pub mod upload_datapoint_chunked;
 
+pub use enrich_identifiers::EnrichmentTarget;
 pub use info::{BodyKind, EndpointInfo, NONCE_HEADER, ParamInfo, PathParams, ResponseBody, Scope};
 pub(crate) use report::report_endpoint;
 pub use report::{Accepted, Report, ReportBody, build_report};
