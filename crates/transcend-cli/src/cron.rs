@@ -131,7 +131,7 @@ impl JobWriter {
         match self {
             Self::Csv(writer) => writer
                 .write_record([
-                    job.nonce.clone(),
+                    job.nonce.expose().to_owned(),
                     job.request_id.clone().unwrap_or_default(),
                     job.identifier.clone(),
                     job.identifier_type
@@ -198,7 +198,7 @@ fn read_nonces(path: &Path, format: Format) -> Result<Vec<String>, String> {
                     let line = line.map_err(|e| named(&e))?;
                     let job: PendingRequest = serde_json::from_str(&line)
                         .map_err(|e| named(&format!("line {}: {e}", n + 1)))?;
-                    Ok(job.nonce)
+                    Ok(job.nonce.expose().to_owned())
                 })
                 .collect()
         }

@@ -288,7 +288,7 @@ pub async fn run() -> Result<Report, String> {
                         ),
                     );
                 }
-                let nonces: Vec<Nonce> = jobs.iter().map(|j| Nonce::new(j.nonce.clone())).collect();
+                let nonces: Vec<Nonce> = jobs.iter().map(|j| j.nonce.clone()).collect();
                 let summary = warehouse_client.complete_jobs(nonces, 4, |_, _| {}).await;
                 completed += summary.completed;
                 warehouse_clock.log(

@@ -239,7 +239,7 @@ async fn large_report() {
         let before = common::rss();
         let _ = std::fs::write("/proc/self/clear_refs", "5");
         let started = Instant::now();
-        let sent = send_report(&emulator, &job.nonce, &file, wire).await;
+        let sent = send_report(&emulator, job.nonce.expose(), &file, wire).await;
         let took = started.elapsed();
         let peak = common::rss_peak();
         tokio::time::sleep(Duration::from_millis(500)).await;

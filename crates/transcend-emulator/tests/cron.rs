@@ -36,7 +36,7 @@ async fn completing_between_pages_skips_no_job() {
             let job = job.unwrap();
             // Completing each job as it comes shifts the offsets of the pages after it.
             client
-                .report_erasure(&Nonce::new(job.nonce.clone()), &Default::default())
+                .report_erasure(&job.nonce.clone(), &Default::default())
                 .await
                 .unwrap();
             seen.push(job.request_id.unwrap());
@@ -86,7 +86,7 @@ async fn jobs_complete_in_batches_and_a_second_time_is_already_done() {
         .collect()
         .await;
     assert_eq!(jobs.len(), 7);
-    let nonces: Vec<Nonce> = jobs.iter().map(|j| Nonce::new(j.nonce.clone())).collect();
+    let nonces: Vec<Nonce> = jobs.iter().map(|j| j.nonce.clone()).collect();
     let first = client.complete_jobs(nonces.clone(), 4, |_, _| {}).await;
     assert_eq!(
         (first.completed, first.already_done, first.failed.len()),

@@ -1,7 +1,7 @@
 //! What a cron ("pull") data silo reads: the jobs waiting for it
 //! (`GET /v1/data-silo/{dataSiloId}/pending-requests/{action}`).
 
-use crate::{IdentifierType, Timestamp};
+use crate::{IdentifierType, Nonce, Timestamp};
 
 /// A page of the jobs waiting for a silo, oldest first.
 #[derive(
@@ -44,7 +44,8 @@ pub struct PendingRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub request_id: Option<String>,
     /// The job's nonce: report with it to complete the job.
-    pub nonce: String,
+    // A `Nonce`, so that `Debug` of a job never shows it.
+    pub nonce: Nonce,
     /// When the request was made.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub request_created_at: Option<Timestamp>,
@@ -62,7 +63,7 @@ pub struct PendingRequest {
 
 impl PendingRequest {
     /// A job for `identifier` completed with `nonce`; the rest unset.
-    pub fn new(identifier: impl Into<String>, nonce: impl Into<String>) -> Self {
+    pub fn new(identifier: impl Into<String>, nonce: impl Into<Nonce>) -> Self {
         Self {
             identifier: identifier.into(),
             identifier_type: None,

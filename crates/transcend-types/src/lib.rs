@@ -43,6 +43,7 @@ mod region;
 mod report_status;
 mod requester;
 pub mod schema;
+pub mod secret;
 mod status;
 mod submit;
 mod timestamp;
@@ -71,6 +72,7 @@ pub use requester::{
     DownloadKey, DownloadKeysPage, MAX_IDENTIFIERS_PAGE, PageLinks, RequestIdentifier,
     RequestIdentifiersPage, RequestIdentifiersQuery, RestartIdentifierStrategy,
 };
+pub use secret::{ApiKey, Nonce, SombraKey, SombraToken};
 pub use status::RequestStatus;
 pub use submit::{
     AttestedExtraIdentifiers, Attribute, ExtraIdentifier, Subject, SubmitDsr, SubmitDsrBuilder,

@@ -26,7 +26,7 @@ pub struct CompletionSummary {
 /// Where the listing stands.
 struct Listing {
     offset: u32,
-    seen: HashSet<String>,
+    seen: HashSet<Nonce>,
     new_in_pass: bool,
     finished: bool,
 }
