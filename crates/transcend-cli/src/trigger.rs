@@ -65,13 +65,24 @@ pub async fn run(args: TriggerArgs) -> Result<(), String> {
             answer["message"].as_str().unwrap_or_default()
         ));
     }
-    println!(
-        "{} answered {}: {}",
-        args.url,
-        answer["status"],
-        answer["answer"].as_str().unwrap_or_default()
-    );
-    if let Some(body) = answer["body"].as_str().filter(|b| !b.is_empty()) {
+    let status = answer["status"].as_u64().unwrap_or(0);
+    let what = answer["answer"].as_str().unwrap_or_default();
+    let body = answer["body"].as_str().filter(|b| !b.is_empty());
+    // 2xx is an answer Transcend takes (accepted, not found, a decision); anything else
+    // (an error status, a timeout, no connection) is a silo that failed the delivery.
+    if !(200..300).contains(&status) {
+        let mut error = match status {
+            0 => format!("{} did not answer: {what}", args.url),
+            _ => format!("{} answered {status}: {what}", args.url),
+        };
+        if let Some(body) = body {
+            error.push('\n');
+            error.push_str(body);
+        }
+        return Err(error);
+    }
+    println!("{} answered {status}: {what}", args.url);
+    if let Some(body) = body {
         println!("{body}");
     }
     Ok(())

@@ -84,7 +84,9 @@ pub struct EmulatorConfig {
     pub admin: AdminConfig,
 }
 
-/// The steps of a request's life after its enrichers (`PROTOCOL.md` section 10).
+/// The steps of a request's life after its enrichers: an optional waiting period
+/// (`WAITING`), an optional approval (`APPROVING`), the silos (`COMPILING`), then
+/// `SECONDARY` for an erasure or `DOWNLOADABLE` for an access request.
 /// The defaults are the fast profile: no waiting period, no approval, no secondary
 /// wait, so a request is done as soon as its silos are.
 ///

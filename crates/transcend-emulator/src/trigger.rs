@@ -111,7 +111,13 @@ pub(crate) async fn trigger(shared: &Shared, body: &[u8]) -> Result<Bytes, Serve
                 JobAnswer::Accepted => "accepted".into(),
                 JobAnswer::NotFound => "not found (skipped)".into(),
                 JobAnswer::Enrichment(decision) => format!("decided {}", decision.status),
-                other => format!("{other:?}"),
+                JobAnswer::Failed { status, message } => match message {
+                    Some(message) => format!("failed with {status}: {message}"),
+                    None => format!("failed with {status}"),
+                },
+                // A kind of answer added later: its status says enough.
+                #[allow(unreachable_patterns)]
+                _ => "answered".into(),
             },
             body: String::from_utf8_lossy(&response.body()[..response.body().len().min(4096)])
                 .into_owned(),

@@ -90,9 +90,11 @@ pub struct Reporter {
 }
 
 impl Reporter {
-    /// Any JSON report for this job ([`AccessUpload`], [`ErasureReport`],
+    /// Any JSON report for this job
+    /// ([`AccessUpload`](transcend_proto::types::AccessUpload),
+    /// [`ErasureReport`](transcend_proto::types::ErasureReport),
     /// [`DatapointChunk`](transcend_proto::types::DatapointChunk)): see
-    /// [`Client::report`].
+    /// [`Client::report`](crate::Client::report).
     pub async fn report<T: ReportBody + Sync>(&self, body: &T) -> Result<(), Error> {
         self.client.report(&self.nonce, body).await
     }
