@@ -1,6 +1,12 @@
 //! Data-silo webhooks in an axum (or any tower) server (feature `axum`): the same
 //! verification, refusals and answers as [`SiloServer`](super::SiloServer).
 //!
+//! **axum 0.8** (`axum = "0.8"` in your manifest). The extractors and the layer are
+//! built on axum 0.8's traits; with axum 0.7 the compiler says "multiple different
+//! versions of crate `axum`": upgrade to 0.8 (or verify in your own handler with
+//! [`WebhookVerifier::verify`](super::WebhookVerifier::verify), which takes an
+//! `http::Request<Bytes>` and works with any framework).
+//!
 //! An extractor, with the verifier in the router's state:
 //!
 //! ```no_run
@@ -20,8 +26,44 @@
 //! # Ok(()) }
 //! ```
 //!
+//! In an application with its own state, the verifier is one of its parts, found
+//! through `FromRef`:
+//!
+//! ```no_run
+//! use axum::extract::{FromRef, State};
+//! use axum::{Router, routing::post};
+//! use transcend_hyper::silo::axum::VerifiedJob;
+//! use transcend_hyper::silo::{Decision, WebhookVerifier};
+//!
+//! #[derive(Clone)]
+//! struct AppState {
+//!     verifier: WebhookVerifier,
+//!     users: std::sync::Arc<Vec<String>>, // the application's own data
+//! }
+//!
+//! impl FromRef<AppState> for WebhookVerifier {
+//!     fn from_ref(state: &AppState) -> Self {
+//!         state.verifier.clone()
+//!     }
+//! }
+//!
+//! async fn webhook(State(state): State<AppState>, VerifiedJob(job): VerifiedJob) -> Decision {
+//!     if !state.users.contains(&job.core_identifier) {
+//!         return Decision::NotFound;
+//!     }
+//!     let reporter = job.reporter.clone();
+//!     Decision::found(async move { reporter.erased().await })
+//! }
+//!
+//! # fn app(verifier: WebhookVerifier) -> Router {
+//! let state = AppState { verifier, users: Default::default() };
+//! Router::new().route("/transcend/webhook", post(webhook)).with_state(state)
+//! # }
+//! ```
+//!
 //! Or a layer in front of any tower service, which puts the verified [`SiloJob`] in the
-//! request's extensions (axum's `Extension` extractor takes it from there):
+//! request's extensions (axum's `Extension` extractor takes it from there) and runs the
+//! service in a span holding the job's action and request id:
 //!
 //! ```no_run
 //! # use axum::{Extension, Router, routing::post};
@@ -219,8 +261,15 @@ where
             let mut request = Request::from_parts(parts, body.clone());
             match verifier.verify(&request).await {
                 Ok(job) => {
+                    // The job's fields on every event of the handler and its answer
+                    // ("job accepted", a failed report).
+                    let span = tracing::info_span!(
+                        "webhook",
+                        action = %job.action,
+                        request = job.request_id().unwrap_or_default()
+                    );
                     request.extensions_mut().insert(job);
-                    inner.call(request.map(Body::from)).await
+                    tracing::Instrument::instrument(inner.call(request.map(Body::from)), span).await
                 }
                 Err(rejection) => Ok(refusal(&rejection).map(Body::from)),
             }

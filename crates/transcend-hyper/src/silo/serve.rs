@@ -106,18 +106,28 @@ impl JobContext {
 
 impl Decision {
     /// The answer to the webhook; found work starts in the background.
+    /// Without a context (a `Decision` returned from an axum handler), the job's fields
+    /// come from the span the caller is in (`VerifyWebhookLayer` opens one).
     pub(crate) fn answer(self, context: Option<JobContext>) -> Response<Bytes> {
-        let (action, request_id) = context
-            .map(|c| (Some(c.action), c.request_id))
-            .unwrap_or_default();
         let answer = match self {
             Decision::Found(work) => {
-                tracing::info!(action = ?action, request = ?request_id, "job accepted");
-                tokio::spawn(async move {
-                    if let Err(error) = work.await {
-                        tracing::warn!(action = ?action, request = ?request_id, %error, "reporting failed");
-                    }
-                });
+                let span = match context {
+                    Some(c) => tracing::info_span!(
+                        "job",
+                        action = %c.action,
+                        request = c.request_id.as_deref().unwrap_or_default()
+                    ),
+                    None => tracing::Span::current(),
+                };
+                span.in_scope(|| tracing::info!("job accepted"));
+                tokio::spawn(tracing::Instrument::instrument(
+                    async move {
+                        if let Err(error) = work.await {
+                            tracing::warn!(%error, "reporting failed");
+                        }
+                    },
+                    span,
+                ));
                 JobAnswer::Accepted
             }
             Decision::NotFound => JobAnswer::NotFound,
