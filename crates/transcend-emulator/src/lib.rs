@@ -44,6 +44,7 @@
 //! sustainable throughput; p50 0.81 ms, p99 1.26 ms under that load). Memory grows by
 //! about 2 MB while a 50 MB upload is received (files stream to disk).
 #![deny(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod actions;
 mod admin_config;

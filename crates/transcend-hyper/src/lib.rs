@@ -40,6 +40,7 @@
 //! pre-built request, the difference being the request building and JSON parsing the
 //! bare client skips (the retry loop, timeouts and tracing cost about 1%).
 #![deny(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod body;
 mod client;

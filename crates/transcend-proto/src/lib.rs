@@ -51,6 +51,7 @@
 //! Run to run, the submit ratios move by about ±0.03; BENCHMARKS.md at the repository
 //! root has the absolute times and what was changed to get there.
 #![deny(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 #[cfg(feature = "admin")]
 pub mod admin;

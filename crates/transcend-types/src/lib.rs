@@ -28,6 +28,7 @@
 //! ([`Validate::validate`]) is stricter: a request may only carry the values the
 //! reference pages list.
 #![deny(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod access;
 mod action;
