@@ -625,9 +625,29 @@ mod tests {
     #[test]
     fn the_example_file_reads() {
         let config = EmulatorConfig::from_toml(include_str!("../emulator.example.toml")).unwrap();
-        assert_eq!(config.data_silos[0].datapoints, ["name", "orders"]);
+        assert_eq!(config.data_silos[0].datapoints, ["name", "plan"]);
         assert_eq!(config.rate_limit, Some(RateLimitConfig::new(20.0, 40)));
         assert!(!config.faults.is_active());
+    }
+
+    #[test]
+    fn the_client_examples_configurations_read() {
+        let examples =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../transcend-hyper/examples");
+        let Ok(entries) = std::fs::read_dir(&examples) else {
+            return; // built from its package alone, without the workspace
+        };
+        let mut read = 0;
+        for entry in entries {
+            let path = entry.unwrap().path();
+            if path.extension().is_some_and(|e| e == "toml") {
+                let text = std::fs::read_to_string(&path).unwrap();
+                EmulatorConfig::from_toml(&text)
+                    .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+                read += 1;
+            }
+        }
+        assert!(read >= 5, "{read} example configurations");
     }
 
     #[test]
