@@ -6,6 +6,7 @@
 //! cargo xtask schemas --check    exit 1, naming each stale file, if any differs
 //! cargo xtask countries [--check]  the same for the ISO 3166-1 country table
 //! cargo xtask supply-chain       licences, banned crates, the core crates' weight
+//! cargo xtask readme [--check]  README's Rust snippets, from the examples they excerpt
 //! cargo xtask admin-schema --check  the admin API's schema file agrees with
 //!                                 Transcend's published schema and the emulator's
 //! ```
@@ -13,6 +14,7 @@
 mod admin_schema;
 mod countries;
 mod generated;
+mod readme;
 mod schemas;
 mod supply_chain;
 
@@ -46,10 +48,17 @@ fn main() -> ExitCode {
     }
     let files = match task {
         Some("schemas") => schemas::files(),
+        Some("readme") => match readme::file(&workspace_root()) {
+            Ok(file) => vec![file],
+            Err(message) => {
+                eprintln!("{message}");
+                return ExitCode::FAILURE;
+            }
+        },
         Some("countries") => vec![countries::file()],
         _ => {
             eprintln!(
-                "usage: cargo xtask <schemas|countries> [--check] | cargo xtask supply-chain | cargo xtask admin-schema --check"
+                "usage: cargo xtask <schemas|countries|readme> [--check] | cargo xtask supply-chain | cargo xtask admin-schema --check"
             );
             return ExitCode::from(2);
         }

@@ -38,7 +38,8 @@ async fn webhook(State(state): State<AppState>, VerifiedJob(job): VerifiedJob) -
     let reporter = job.reporter.clone();
     match job.action {
         RequestAction::Access => Decision::found(async move {
-            let profile = AccessProfile::new(job.core_identifier.clone()).datapoint("name", json!(name));
+            let profile =
+                AccessProfile::new(job.core_identifier.clone()).datapoint("name", json!(name));
             reporter.access(vec![profile]).await
         }),
         _ => Decision::found(async move { reporter.erased().await }),
@@ -48,7 +49,9 @@ async fn webhook(State(state): State<AppState>, VerifiedJob(job): VerifiedJob) -
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    tracing_subscriber::fmt().with_max_level(tracing::Level::INFO).init();
+    tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::INFO)
+        .init();
     // snippet: axum-router
     let state = AppState {
         verifier: WebhookVerifier::new(Client::from_env()?, "users-db"),

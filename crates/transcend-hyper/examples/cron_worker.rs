@@ -19,11 +19,14 @@ async fn erase(identifier: &str) -> Result<(), Error> {
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let client = Client::from_env()?;
     // snippet: cron
-    let mut jobs = std::pin::pin!(client.pending_requests("warehouse", RequestAction::Erasure, 100));
+    let mut jobs =
+        std::pin::pin!(client.pending_requests("warehouse", RequestAction::Erasure, 100));
     while let Some(job) = jobs.next().await {
         let job = job?; // job.identifier, job.core_identifier, job.nonce (never in Debug)
         erase(&job.identifier).await?;
-        client.report_erasure(&job.nonce, &ErasureReport::erased()).await?;
+        client
+            .report_erasure(&job.nonce, &ErasureReport::erased())
+            .await?;
     }
     // end
     Ok(())

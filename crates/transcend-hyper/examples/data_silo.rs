@@ -35,7 +35,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         ),
     ])));
 
-    let verifier = WebhookVerifier::new(Client::from_env()?, "users-db");
+    // snippet: silo
+    let verifier = WebhookVerifier::new(Client::from_env()?, "users-db"); // key cached 1 h
     let server = SiloServer::bind("127.0.0.1:9000".parse()?).await?;
     tracing::info!(addr = %server.addr(), "data silo listening");
 
@@ -65,6 +66,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
     });
 
+    // end
     tokio::signal::ctrl_c().await?;
     running.shutdown().await;
     Ok(())

@@ -17,22 +17,29 @@ fn lookup_phone(identifier: &str) -> Option<String> {
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    tracing_subscriber::fmt().with_max_level(tracing::Level::INFO).init();
+    tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::INFO)
+        .init();
     let verifier = WebhookVerifier::new(Client::from_env()?, "phone-lookup");
     let addr = "127.0.0.1:9100".parse()?;
     // snippet: enricher
-    let running = SiloServer::bind(addr).await?.serve_enricher(verifier, |job| async move {
-        match lookup_phone(&job.identifier) {
-            // the signed identifier
-            Some(phone) => {
-                let reporter = job.reporter.clone();
-                EnrichmentDecision::enrich(async move {
-                    reporter.identifiers(IdentifierType::Phone, [phone]).await.map(drop)
-                })
+    let running = SiloServer::bind(addr)
+        .await?
+        .serve_enricher(verifier, |job| async move {
+            match lookup_phone(&job.identifier) {
+                // the signed identifier
+                Some(phone) => {
+                    let reporter = job.reporter.clone();
+                    EnrichmentDecision::enrich(async move {
+                        reporter
+                            .identifiers(IdentifierType::Phone, [phone])
+                            .await
+                            .map(drop)
+                    })
+                }
+                None => EnrichmentDecision::NothingFound, // or Hold, or Cancel { template_id }
             }
-            None => EnrichmentDecision::NothingFound, // or Hold, or Cancel { template_id }
-        }
-    });
+        });
     // end
     tokio::signal::ctrl_c().await?;
     running.shutdown().await;

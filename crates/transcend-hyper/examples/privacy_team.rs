@@ -41,7 +41,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // snippet: admin-unstick
     // Tell a person their request needs more time: daysRemaining grows by 45.
     let template = client.template_by_title("Additional Time Needed").await?;
-    client.notify_additional_time(&id, 45, template.as_ref()).await?;
+    client
+        .notify_additional_time(&id, 45, template.as_ref())
+        .await?;
 
     // Unstick a request: resolve the part of the silo it waits on.
     let parts: Vec<_> = client

@@ -25,7 +25,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
     let created = client.submit_dsr(&dsr).await?;
     let done = client
-        .wait_for_dsr(&created.request.id, WaitOptions::until([RequestStatus::Downloadable]))
+        .wait_for_dsr(
+            &created.request.id,
+            WaitOptions::until([RequestStatus::Downloadable]),
+        )
         .await?;
     // end
     println!("request {} is {}", created.request.id, done.status);

@@ -9,6 +9,7 @@ use transcend_proto::types::{Locale, RequestAction, Subject, SubmitDsr};
 use transcend_proto::{Config, Endpoint, call, endpoint::submit_dsr::SubmitDsrEndpoint};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
+    // snippet: sans-io
     let config =
         Config::new(std::env::var("TRANSCEND_API_KEY").unwrap_or_else(|_| "test-key".into()));
     let dsr = SubmitDsr::builder(
@@ -20,7 +21,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     .is_test(true)
     .build()?;
 
-    let request = SubmitDsrEndpoint::build_request(&config, &dsr)?;
+    let request = SubmitDsrEndpoint::build_request(&config, &dsr)?; // an http::Request, validated
+    // … send it with any HTTP library (or `transcend_proto::call` with a Transport) …
+    // end
     println!("{} {} HTTP/1.1", request.method(), request.uri());
     for (name, value) in request.headers() {
         let shown = if value.is_sensitive() {
