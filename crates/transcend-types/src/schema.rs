@@ -284,6 +284,13 @@ pub(crate) fn nullable_string(_: &mut SchemaGenerator) -> Schema {
 fn tidy(value: &mut Value) {
     match value {
         Value::Object(object) => {
+            // `true` as a subschema ("anything") is valid, but some generators
+            // (openapi-python-client) accept only an object there; `{}` says the same.
+            for key in ["items", "additionalItems", "contains", "not"] {
+                if object.get(key) == Some(&Value::Bool(true)) {
+                    object.insert(key.into(), Value::Object(Map::new()));
+                }
+            }
             if let Some(Value::String(description)) = object.get_mut("description") {
                 *description = prose(description);
             }
