@@ -103,3 +103,65 @@ async fn an_expired_key_is_fetched_again_and_a_broken_file_reported() {
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_folder_holding_another_download_is_refused_and_nothing_is_fetched() {
+    let calls = Arc::new(AtomicUsize::new(0));
+    let counted = Arc::clone(&calls);
+    let server = TestServer::start(true, move |_, request| {
+        counted.fetch_add(1, Ordering::SeqCst);
+        if request.path.ends_with("/download-keys") {
+            return json(
+                200,
+                serde_json::json!({
+                    "nodes": [{"downloadKey": "k", "fileName": "a.txt", "size": 5}],
+                    "totalCount": 1,
+                    "_links": {"next": null, "previous": null},
+                }),
+            );
+        }
+        http::Response::new(http_body_util::Full::new(bytes::Bytes::from_static(
+            b"hello",
+        )))
+    })
+    .await;
+    let client = client(&server.url);
+
+    // The first request's download, then a second request into the same folder.
+    let dir = temp_dir();
+    client
+        .download_report("first", &dir, DownloadOptions::default())
+        .await
+        .unwrap();
+    let before = calls.load(Ordering::SeqCst);
+    let error = client
+        .download_report("second", &dir, DownloadOptions::default())
+        .await
+        .unwrap_err();
+    assert!(
+        error.to_string().contains("another request (first)"),
+        "{error}"
+    );
+    assert_eq!(calls.load(Ordering::SeqCst), before, "nothing was fetched");
+    // The same request again is a rerun: its complete files are skipped.
+    let rerun = client
+        .download_report("first", &dir, DownloadOptions::default())
+        .await
+        .unwrap();
+    assert_eq!((rerun.downloaded, rerun.skipped), (0, 1));
+
+    // A folder with someone else's files and no manifest.
+    let other = temp_dir();
+    std::fs::write(other.join("notes.txt"), b"mine").unwrap();
+    let error = client
+        .download_report("first", &other, DownloadOptions::default())
+        .await
+        .unwrap_err();
+    assert!(
+        error.to_string().contains("is not empty (notes.txt"),
+        "{error}"
+    );
+    assert_eq!(std::fs::read(other.join("notes.txt")).unwrap(), b"mine");
+    std::fs::remove_dir_all(&dir).unwrap();
+    std::fs::remove_dir_all(&other).unwrap();
+}

@@ -159,8 +159,11 @@ impl Client {
     /// match are skipped. A key that expired is fetched again once. A file that fails is
     /// reported in [`ReportDownload::failed`]; the others are still downloaded.
     ///
-    /// Fails as a whole only when the keys cannot be listed or the directory cannot be
-    /// written.
+    /// Fails as a whole when the keys cannot be listed, the directory cannot be
+    /// written, or the directory holds anything but this request's download (its
+    /// `manifest.json` names another request, or it has files and no manifest): the
+    /// manifest must list everything in the folder, so an earlier request's files are
+    /// never mixed in. Choose a new or empty folder per request.
     pub async fn download_report(
         &self,
         id: &str,
@@ -173,10 +176,15 @@ impl Client {
             move |source| Error::Source { what, source }
         };
         tokio::fs::create_dir_all(dir).await.map_err(io(dir))?;
-        let keys = self.download_keys(id).await?;
-        let planned = plan(keys);
+        check_folder(dir, id).await?;
         let manifest_path = dir.join(MANIFEST);
         let previous = read_manifest(&manifest_path).await;
+        if previous.is_empty() {
+            // The folder is claimed for this request before any file lands in it.
+            write_manifest(&manifest_path, id, &BTreeMap::new()).await?;
+        }
+        let keys = self.download_keys(id).await?;
+        let planned = plan(keys);
         let mut done: BTreeMap<String, ManifestEntry> = BTreeMap::new();
         let mut todo = Vec::new();
         for item in planned {
@@ -321,6 +329,49 @@ fn safe_name(name: &str) -> String {
         format!("file-{cleaned}")
     } else {
         cleaned
+    }
+}
+
+/// Refuses a folder that holds something other than request `id`'s download.
+async fn check_folder(dir: &Path, id: &str) -> Result<(), Error> {
+    let refuse = |why: String| {
+        Err(Error::Config(format!(
+            "the download folder {} {why}; download each request into a new or empty folder",
+            dir.display()
+        )))
+    };
+    match tokio::fs::read(dir.join(MANIFEST)).await {
+        Ok(text) => match serde_json::from_slice::<Manifest>(&text) {
+            Ok(manifest) if manifest.request_id == id => Ok(()),
+            Ok(manifest) => refuse(format!(
+                "holds the download of another request ({})",
+                manifest.request_id
+            )),
+            Err(_) => refuse(format!("has a {MANIFEST} that is not a download's")),
+        },
+        Err(_) => {
+            let mut entries = tokio::fs::read_dir(dir)
+                .await
+                .map_err(|source| Error::Source {
+                    what: dir.display().to_string(),
+                    source,
+                })?;
+            // A first run killed before its first file completed leaves only partial
+            // files behind (`*.part`): those are this kind of download's own.
+            while let Some(entry) = entries.next_entry().await.map_err(|source| Error::Source {
+                what: dir.display().to_string(),
+                source,
+            })? {
+                let name = entry.file_name();
+                if !name.to_string_lossy().ends_with(".part") {
+                    return refuse(format!(
+                        "is not empty ({} and no {MANIFEST})",
+                        name.to_string_lossy()
+                    ));
+                }
+            }
+            Ok(())
+        }
     }
 }
 
