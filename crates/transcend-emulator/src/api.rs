@@ -288,9 +288,23 @@ impl Service<Incoming> for Api {
             .pending(&silo.id, &query.action, offset, limit)
             .into_iter()
             .map(|job| {
-                let (identifier, kind) = match &job.email {
-                    Some(email) => (email.clone(), IdentifierType::Email),
-                    None => (job.core_identifier.clone(), IdentifierType::CoreIdentifier),
+                // A silo keyed on identifier types is handed the identifier that put
+                // the request in its scope: the first of its types the request holds,
+                // in the order configured. Otherwise the e-mail, or the core identifier.
+                let keyed = (!silo.identifiers.is_empty())
+                    .then(|| self.0.store.identifiers(&job.request_id))
+                    .flatten()
+                    .and_then(|held| {
+                        silo.identifiers.iter().find_map(|wanted| {
+                            held.iter()
+                                .find(|i| i.identifier_type.as_ref() == Some(wanted))
+                                .map(|i| (i.value.clone(), wanted.clone()))
+                        })
+                    });
+                let (identifier, kind) = match (keyed, &job.email) {
+                    (Some(keyed), _) => keyed,
+                    (None, Some(email)) => (email.clone(), IdentifierType::Email),
+                    (None, None) => (job.core_identifier.clone(), IdentifierType::CoreIdentifier),
                 };
                 let mut item =
                     PendingRequest::new(identifier, self.0.nonces.issue(&job.request_id, &silo.id));

@@ -402,6 +402,9 @@ pub struct DataSiloConfig {
     pub actions: Vec<RequestAction>,
     /// The identifier types it keys on: when set, a request gets a job here only if it
     /// holds one of them (the core identifier, the email, attested or enriched ones).
+    /// A pull silo's pending item then carries the identifier that put the request in
+    /// scope (`identifier`, `type`): the first of these types the request holds, in
+    /// this order. Without them, the item carries the e-mail, or the core identifier.
     #[serde(default)]
     pub identifiers: Vec<IdentifierType>,
     /// A cron ("pull") silo: no webhook; its jobs are listed by

@@ -125,3 +125,37 @@ async fn a_key_of_another_silo_cannot_list_its_jobs() {
     );
     emulator.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_silo_keyed_on_a_type_is_handed_the_identifier_of_that_type() {
+    use transcend_hyper::types::{ExtraIdentifier, IdentifierType, Subject, SubmitDsr};
+    let emulator = Emulator::builder()
+        .data_silo(cron_silo().identifiers([IdentifierType::Phone]))
+        .start()
+        .await
+        .unwrap();
+    let client = client(&emulator);
+    let dsr = SubmitDsr::new(
+        RequestAction::Erasure,
+        Subject::new("person-1")
+            .email("p1@example.com")
+            .extra_identifier(IdentifierType::Phone, ExtraIdentifier::new("+15555550100")),
+        "customer",
+    );
+    client.submit_dsr(&dsr).await.unwrap();
+    let mut job = None;
+    for _ in 0..1000 {
+        let mut jobs =
+            std::pin::pin!(client.pending_requests("warehouse", RequestAction::Erasure, 10));
+        if let Some(listed) = jobs.next().await {
+            job = Some(listed.unwrap());
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let job = job.expect("the job is listed");
+    assert_eq!(job.identifier, "+15555550100");
+    assert_eq!(job.identifier_type, Some(IdentifierType::Phone));
+    assert_eq!(job.core_identifier.as_deref(), Some("person-1"));
+    emulator.shutdown().await;
+}
