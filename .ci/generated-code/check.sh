@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Validates schemas/openapi.json (openapi-spec-validator), and generates Python
 # (datamodel-code-generator, pydantic v2) and TypeScript
-# (json-schema-to-typescript, checked with `tsc --strict`) from schemas/, unedited, and
+# (json-schema-to-typescript, checked with `tsc --strict`) from schemas/, unedited, a
+# Python client (openapi-python-client: every endpoint imports) and TypeScript types
+# (openapi-typescript) from schemas/openapi.json, and
 # checks every example of the reference pages (crates/transcend-types/tests/fixtures)
 # against the generated code, plus what the schemas promise: requests closed,
 # response enums extensible. Tool versions are pinned here.
@@ -15,6 +17,8 @@ DATAMODEL_CODE_GENERATOR=0.89.0
 OPENAPI_SPEC_VALIDATOR=0.9.0
 JSON_SCHEMA_TO_TYPESCRIPT=15.0.4
 TYPESCRIPT=5.9.3
+OPENAPI_PYTHON_CLIENT=0.29.1
+OPENAPI_TYPESCRIPT=7.13.0
 
 echo "-- Python: datamodel-code-generator $DATAMODEL_CODE_GENERATOR"
 python3 -m venv "$work/venv"
@@ -44,3 +48,33 @@ python3 "$here/typescript_examples.py" "$root/crates/transcend-types/tests/fixtu
 "$work/ts/node_modules/.bin/tsc" --strict --noEmit --target es2020 --moduleResolution node \
     "$work/ts/out/examples.ts"
 echo "TypeScript: every example type-checks; a misspelt request field and a wrong enum value do not"
+
+echo "-- OpenAPI to Python: openapi-python-client $OPENAPI_PYTHON_CLIENT"
+"$work/venv/bin/pip" install -q "openapi-python-client==$OPENAPI_PYTHON_CLIENT"
+printf 'post_hooks: []\n' > "$work/openapi-python-client.yaml"
+"$work/venv/bin/openapi-python-client" generate --path "$root/schemas/openapi.json" \
+    --output-path "$work/pyclient/transcend_client" --meta none \
+    --config "$work/openapi-python-client.yaml" >/dev/null
+"$work/venv/bin/python" - "$work/pyclient" <<'PY'
+import importlib, pkgutil, sys
+sys.path.insert(0, sys.argv[1])
+import transcend_client.api.default as endpoints
+import transcend_client.models as models
+names = [m.name for m in pkgutil.iter_modules(endpoints.__path__)]
+for name in names:
+    importlib.import_module(f"transcend_client.api.default.{name}")
+assert len(names) >= 12, names
+print(f"openapi-python-client: {len(names)} endpoints generated, every one imports")
+PY
+
+echo "-- OpenAPI to TypeScript: openapi-typescript $OPENAPI_TYPESCRIPT, tsc --strict"
+mkdir -p "$work/ts-openapi"
+(cd "$work/ts-openapi" && npm install --silent --no-audit --no-fund \
+    "openapi-typescript@$OPENAPI_TYPESCRIPT" "typescript@$TYPESCRIPT" >/dev/null)
+"$work/ts-openapi/node_modules/.bin/openapi-typescript" "$root/schemas/openapi.json" \
+    -o "$work/ts-openapi/openapi.ts" >/dev/null 2>&1
+python3 "$here/typescript_examples.py" "$root/crates/transcend-types/tests/fixtures" openapi \
+    > "$work/ts-openapi/examples.ts"
+"$work/ts-openapi/node_modules/.bin/tsc" --strict --noEmit --target es2020 --moduleResolution node \
+    "$work/ts-openapi/examples.ts"
+echo "openapi-typescript: every example type-checks; a misspelt request field and a wrong enum value do not"

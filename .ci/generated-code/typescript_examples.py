@@ -1,5 +1,9 @@
 """Writes a TypeScript file assigning every example of the reference pages to its
-generated type, plus lines that must not type-check (marked @ts-expect-error)."""
+generated type, plus lines that must not type-check (marked @ts-expect-error).
+
+With `openapi` as the second argument, the types are those openapi-typescript made from
+schemas/openapi.json (`components["schemas"][…]` in ./openapi); otherwise one module
+per type, as json-schema-to-typescript made them from schemas/*.schema.json."""
 
 import json
 import sys
@@ -17,8 +21,13 @@ TYPES = {
     "submit_dsr_response": "SubmitDsrResponse",
 }
 
-for name in sorted(set(TYPES.values())):
-    print(f'import type {{ {name} }} from "./{name}";')
+if len(sys.argv) > 2 and sys.argv[2] == "openapi":
+    print('import type { components } from "./openapi";')
+    for name in sorted(set(TYPES.values())):
+        print(f'type {name} = components["schemas"]["{name}"];')
+else:
+    for name in sorted(set(TYPES.values())):
+        print(f'import type {{ {name} }} from "./{name}";')
 for i, path in enumerate(sorted(FIXTURES.glob("*.json"))):
     kind = path.name.split(".")[0]
     if kind not in TYPES:

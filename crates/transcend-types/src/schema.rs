@@ -2,8 +2,9 @@
 //!
 //! The schemas are JSON Schema **draft-07**, the draft that quicktype,
 //! datamodel-code-generator, json-schema-to-typescript and typify all read.
-//! `cargo xtask schemas` writes them to `schemas/`: every definition once, titled, in
-//! `definitions.schema.json`, and one small file per body and enum referring to it.
+//! `cargo xtask schemas` writes them to `schemas/`: one self-contained file per body
+//! and enum (its own definitions inside it, so each file can be read alone), and every
+//! definition once, titled, in `definitions.schema.json` for those who want one file.
 //!
 //! - **Requests are closed**: their objects set `additionalProperties: false`, so a typo
 //!   in a field name is an error in generated code too.
@@ -170,8 +171,10 @@ pub(crate) fn attribute_values(_: &mut SchemaGenerator) -> Schema {
 }
 
 /// The published files: `definitions.schema.json` with every definition once (the
-/// bodies and enums among them), and for each body and enum a file that refers to its
-/// definition there. Fails if two types define the same name differently.
+/// bodies and enums among them), and for each body and enum a self-contained file (its
+/// own definitions inside: generators that do not follow references to other files,
+/// such as typify, read it alone). Fails if two types define the same name
+/// differently, so the per-type files and the bundle always agree.
 pub fn bundle() -> Result<Vec<NamedSchema>, String> {
     let mut definitions = Map::new();
     let all = all();
@@ -206,21 +209,11 @@ pub fn bundle() -> Result<Vec<NamedSchema>, String> {
             "$schema": "http://json-schema.org/draft-07/schema#",
             "$comment": GENERATED_COMMENT,
             "title": "TranscendDefinitions",
-            "description": "Every body and enum of Transcend's DSR API, each defined once. The other files of this folder refer to these definitions.",
+            "description": "Every body and enum of Transcend's DSR API, each defined once. The other files of this folder each hold one of them with what it needs, readable alone.",
             "definitions": definitions,
         }),
     }];
-    for named in all {
-        files.push(NamedSchema {
-            name: named.name,
-            schema: serde_json::json!({
-                "$schema": "http://json-schema.org/draft-07/schema#",
-                "$comment": GENERATED_COMMENT,
-                "title": named.name,
-                "$ref": format!("{DEFINITIONS_FILE}#/definitions/{}", named.name),
-            }),
-        });
-    }
+    files.extend(all);
     Ok(files)
 }
 
@@ -494,10 +487,18 @@ mod tests {
         }
         for named in &files[1..] {
             assert!(definitions.contains_key(named.name), "{}", named.name);
-            assert_eq!(
-                named.schema["$ref"],
-                format!("definitions.schema.json#/definitions/{}", named.name)
-            );
+            // Readable alone: every reference is to a definition inside the file.
+            let text = named.schema.to_string();
+            assert!(!text.contains(DEFINITIONS_FILE), "{}", named.name);
+            for reference in text.split("\"$ref\":\"").skip(1) {
+                let target = reference.split('"').next().unwrap();
+                let name = target.strip_prefix("#/definitions/").unwrap();
+                assert!(
+                    named.schema["definitions"].get(name).is_some(),
+                    "{}: {target}",
+                    named.name
+                );
+            }
         }
     }
 
