@@ -8,7 +8,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use p384::ecdsa::signature::{Signer, Verifier};
+use p384::ecdsa::signature::Signer;
 use p384::ecdsa::{Signature, SigningKey, VerifyingKey};
 use p384::pkcs8::{DecodePrivateKey, DecodePublicKey};
 use serde_json::{Map, Value};
@@ -23,9 +23,12 @@ pub const ALGORITHM: &str = "ES384";
 pub const LEEWAY: Duration = Duration::from_secs(30);
 
 /// A public key that verifies webhook tokens, parsed once from its PEM.
+///
+/// The PEM is read with p384 (which checks the point is on the curve); each signature
+/// is verified with ring, whose P-384 arithmetic is about twice as fast.
 #[derive(Clone)]
 pub struct VerificationKey {
-    key: VerifyingKey,
+    key: std::sync::Arc<ring::signature::UnparsedPublicKey<Vec<u8>>>,
 }
 
 impl fmt::Debug for VerificationKey {
@@ -37,11 +40,19 @@ impl fmt::Debug for VerificationKey {
 impl VerificationKey {
     /// Parses a PEM `PUBLIC KEY` (SPKI) of a P-384 key.
     pub fn from_pem(pem: &str) -> Result<Self, TokenRejection> {
-        VerifyingKey::from_public_key_pem(pem.trim())
-            .map(|key| Self { key })
-            .map_err(|e| TokenRejection::InvalidKey {
+        let key = VerifyingKey::from_public_key_pem(pem.trim()).map_err(|e| {
+            TokenRejection::InvalidKey {
                 reason: format!("not a P-384 public key: {e}"),
-            })
+            }
+        })?;
+        // The uncompressed point (0x04 || x || y), as ring takes it.
+        let point = key.to_encoded_point(false).as_bytes().to_vec();
+        Ok(Self {
+            key: std::sync::Arc::new(ring::signature::UnparsedPublicKey::new(
+                &ring::signature::ECDSA_P384_SHA384_FIXED,
+                point,
+            )),
+        })
     }
 
     /// Verifies a token: see [`verify_sombra_token`].
@@ -62,9 +73,11 @@ impl VerificationKey {
         let signature = URL_SAFE_NO_PAD
             .decode(parts.signature)
             .map_err(|_| malformed("signature is not base64url"))?;
-        // JWS ES384 signatures are r || s, 48 bytes each; anything else cannot verify.
-        let signature =
-            Signature::from_slice(&signature).map_err(|_| TokenRejection::BadSignature)?;
+        // JWS ES384 signatures are r || s, 48 bytes each ("fixed"); anything else,
+        // and r or s zero or not below the group order, cannot verify.
+        if signature.len() != 96 {
+            return Err(TokenRejection::BadSignature);
+        }
         self.key
             .verify(parts.signed.as_bytes(), &signature)
             .map_err(|_| TokenRejection::BadSignature)?;
