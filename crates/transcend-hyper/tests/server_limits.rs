@@ -111,6 +111,93 @@ async fn idle_floods_are_closed(addr: SocketAddr) {
     }
 }
 
+/// Limits with the minimum receive rate judged over short windows: 1,000 B/s over
+/// 400 ms, so a window must bring 400 bytes. The idle and header timeouts are long, so
+/// only the rate rule can cut a client off (and a stalled test machine cannot).
+fn rate_limits() -> ServerLimits {
+    ServerLimits::default()
+        .header_read_timeout(Duration::from_secs(10))
+        .idle_timeout(Duration::from_secs(10))
+        .shutdown_grace(Duration::from_secs(2))
+        .min_receive_rate(1_000, Duration::from_millis(400))
+}
+
+/// A client that sends a body one byte every 100 ms (10 B/s: never idle) is cut off;
+/// one that sends 500 bytes at a time is served whatever the machine's load, since any
+/// window with a chunk in it brings more than the least.
+async fn trickling_clients_are_cut_off(addr: SocketAddr) {
+    let mut stream = TcpStream::connect(addr).await.unwrap();
+    stream
+        .write_all(b"POST / HTTP/1.1\r\nhost: x\r\ncontent-length: 100000\r\n\r\n")
+        .await
+        .unwrap();
+    let (mut reader, mut writer) = stream.into_split();
+    let trickle = tokio::spawn(async move {
+        while writer.write_all(b"a").await.is_ok() {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    });
+    let mut buffer = [0u8; 1024];
+    let cut = tokio::time::timeout(PATIENCE, async {
+        loop {
+            match reader.read(&mut buffer).await {
+                Ok(0) | Err(_) => return,
+                Ok(_) => continue,
+            }
+        }
+    })
+    .await;
+    trickle.abort();
+    assert!(cut.is_ok(), "a trickling client must be cut off");
+}
+
+async fn a_steady_client_is_served(addr: SocketAddr) -> String {
+    let mut stream = TcpStream::connect(addr).await.unwrap();
+    let chunks = 8;
+    stream
+        .write_all(
+            format!(
+                "POST / HTTP/1.1\r\nhost: x\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+                chunks * 500
+            )
+            .as_bytes(),
+        )
+        .await
+        .unwrap();
+    for _ in 0..chunks {
+        stream.write_all(&[b'a'; 500]).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let mut answer = String::new();
+    tokio::time::timeout(PATIENCE, stream.read_to_string(&mut answer))
+        .await
+        .expect("answered")
+        .unwrap();
+    answer
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_server_cuts_off_trickling_clients_and_serves_steady_ones() {
+    let server = echo(rate_limits()).await;
+    let addr = server.local_addr();
+    trickling_clients_are_cut_off(addr).await;
+    let answer = a_steady_client_is_served(addr).await;
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(answer.ends_with("\r\n\r\n4000"), "{answer}");
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_silo_server_cuts_off_trickling_clients() {
+    let silo = silo(rate_limits()).await;
+    let addr = silo.addr();
+    trickling_clients_are_cut_off(addr).await;
+    // A steady delivery reaches the verifier (which refuses this one unsigned).
+    let answer = a_steady_client_is_served(addr).await;
+    assert!(answer.starts_with("HTTP/1.1 4"), "{answer}");
+    silo.shutdown().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_server_cuts_off_slow_headers_slow_bodies_and_idle_connections() {
     let server = echo(limits()).await;

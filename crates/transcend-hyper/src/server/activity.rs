@@ -8,26 +8,47 @@ use std::task::{Context, Poll};
 
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
-/// How many bytes a watched connection has moved, both ways.
-#[derive(Debug, Clone)]
-pub(crate) struct Activity(Arc<AtomicU64>);
+/// How many bytes a watched connection has moved, each way.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Activity {
+    read: Arc<AtomicU64>,
+    written: Arc<AtomicU64>,
+}
 
 impl Activity {
-    /// Wraps `io`; the returned counter grows with every byte read or written.
+    /// Wraps `io`; the returned counters grow with every byte read or written.
     pub(crate) fn watch<I>(io: I) -> (Watched<I>, Activity) {
-        let counter = Arc::new(AtomicU64::new(0));
+        let activity = Activity::default();
         (
             Watched {
                 io,
-                counter: Arc::clone(&counter),
+                read: Arc::clone(&activity.read),
+                written: Arc::clone(&activity.written),
             },
-            Activity(counter),
+            activity,
         )
     }
 
-    /// The bytes moved so far.
+    /// The bytes moved so far, both ways.
     pub(crate) fn count(&self) -> u64 {
-        self.0.load(Ordering::Relaxed)
+        self.read() + self.written()
+    }
+
+    /// The bytes received so far.
+    pub(crate) fn read(&self) -> u64 {
+        self.read.load(Ordering::Relaxed)
+    }
+
+    /// The bytes sent so far.
+    pub(crate) fn written(&self) -> u64 {
+        self.written.load(Ordering::Relaxed)
+    }
+
+    /// Counts bytes as if they had moved (for tests of the rules built on counts).
+    #[cfg(test)]
+    pub(crate) fn moved(&self, read: u64, written: u64) {
+        self.read.fetch_add(read, Ordering::Relaxed);
+        self.written.fetch_add(written, Ordering::Relaxed);
     }
 }
 
@@ -35,7 +56,8 @@ impl Activity {
 #[derive(Debug)]
 pub(crate) struct Watched<I> {
     io: I,
-    counter: Arc<AtomicU64>,
+    read: Arc<AtomicU64>,
+    written: Arc<AtomicU64>,
 }
 
 impl<I: AsyncRead + Unpin> AsyncRead for Watched<I> {
@@ -48,7 +70,7 @@ impl<I: AsyncRead + Unpin> AsyncRead for Watched<I> {
         let polled = Pin::new(&mut self.io).poll_read(cx, buf);
         let read = buf.filled().len() - before;
         if read > 0 {
-            self.counter.fetch_add(read as u64, Ordering::Relaxed);
+            self.read.fetch_add(read as u64, Ordering::Relaxed);
         }
         polled
     }
@@ -62,7 +84,7 @@ impl<I: AsyncWrite + Unpin> AsyncWrite for Watched<I> {
     ) -> Poll<io::Result<usize>> {
         let polled = Pin::new(&mut self.io).poll_write(cx, buf);
         if let Poll::Ready(Ok(written)) = &polled {
-            self.counter.fetch_add(*written as u64, Ordering::Relaxed);
+            self.written.fetch_add(*written as u64, Ordering::Relaxed);
         }
         polled
     }
@@ -74,7 +96,7 @@ impl<I: AsyncWrite + Unpin> AsyncWrite for Watched<I> {
     ) -> Poll<io::Result<usize>> {
         let polled = Pin::new(&mut self.io).poll_write_vectored(cx, bufs);
         if let Poll::Ready(Ok(written)) = &polled {
-            self.counter.fetch_add(*written as u64, Ordering::Relaxed);
+            self.written.fetch_add(*written as u64, Ordering::Relaxed);
         }
         polled
     }

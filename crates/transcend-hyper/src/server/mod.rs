@@ -26,6 +26,15 @@
 //!   direction for [`idle_timeout`](ServerLimits::idle_timeout) is closed (a handler
 //!   that works longer than that without answering loses its connection: answer first,
 //!   work after, as the silo helper does);
+//! - **trickling clients**, which send a byte every few seconds and so are never idle:
+//!   after a first period of [`min_rate_window`](ServerLimits::min_rate_window), a
+//!   connection that receives bytes, but fewer than
+//!   [`min_receive_rate`](ServerLimits::min_receive_rate) a second on average, over two
+//!   windows in a row while the server sends nothing, is closed (Apache's
+//!   `mod_reqtimeout` `MinRate` is the model). A window without a byte received is not
+//!   trickling (the idle rule judges it), and a window in which the server sends is
+//!   not judged (the client is reading an answer). The request head is bounded by
+//!   `header_read_timeout` as a whole, so trickling cannot stretch it;
 //! - **connection floods**: at most [`max_connections`](ServerLimits::max_connections)
 //!   are open; past that the loop stops accepting until one closes (the kernel's backlog
 //!   holds the rest);
@@ -63,6 +72,13 @@ pub struct ServerLimits {
     pub max_connections: usize,
     /// How long open connections get to finish on shutdown (default 5 s).
     pub shutdown_grace: Duration,
+    /// The least a connection receiving a request must deliver, in bytes a second on
+    /// average over [`min_rate_window`](Self::min_rate_window) (default 500, as
+    /// Apache's `MinRate`); 0 turns the rule off.
+    pub min_receive_rate: u64,
+    /// The period the receive rate is judged over; two slow windows in a row close
+    /// the connection (default 10 s).
+    pub min_rate_window: Duration,
 }
 
 impl Default for ServerLimits {
@@ -72,6 +88,8 @@ impl Default for ServerLimits {
             idle_timeout: Duration::from_secs(30),
             max_connections: 1024,
             shutdown_grace: Duration::from_secs(5),
+            min_receive_rate: 500,
+            min_rate_window: Duration::from_secs(10),
         }
     }
 }
@@ -92,6 +110,14 @@ impl ServerLimits {
     /// Sets [`max_connections`](Self::max_connections) (at least 1).
     pub fn max_connections(mut self, max: usize) -> Self {
         self.max_connections = max.max(1);
+        self
+    }
+
+    /// Sets [`min_receive_rate`](Self::min_receive_rate) (bytes a second; 0: off) and
+    /// [`min_rate_window`](Self::min_rate_window).
+    pub fn min_receive_rate(mut self, bytes_per_second: u64, window: Duration) -> Self {
+        self.min_receive_rate = bytes_per_second;
+        self.min_rate_window = window.max(Duration::from_millis(1));
         self
     }
 
@@ -215,6 +241,9 @@ async fn serve_connection<S, B>(
     let mut seen = activity.count();
     let mut ticker = tokio::time::interval(limits.idle_timeout);
     ticker.tick().await;
+    let mut rate = RateWatch::new(&limits, &activity);
+    let mut window = tokio::time::interval(limits.min_rate_window);
+    window.tick().await;
     loop {
         tokio::select! {
             _ = connection.as_mut() => return,
@@ -226,11 +255,52 @@ async fn serve_connection<S, B>(
                 }
                 seen = now;
             }
+            _ = window.tick(), if limits.min_receive_rate > 0 => {
+                if rate.trickling(&activity) {
+                    tracing::debug!(
+                        min_rate = limits.min_receive_rate,
+                        "closing a connection receiving below the minimum rate"
+                    );
+                    return;
+                }
+            }
             _ = stopped.changed() => break,
         }
     }
     connection.as_mut().graceful_shutdown();
     let _ = tokio::time::timeout(limits.shutdown_grace, connection).await;
+}
+
+/// The minimum receive rate's bookkeeping for one connection.
+struct RateWatch {
+    /// Bytes a window must bring, at least.
+    least: u64,
+    read: u64,
+    written: u64,
+    slow_windows: u32,
+}
+
+impl RateWatch {
+    fn new(limits: &ServerLimits, activity: &Activity) -> Self {
+        let least = (limits.min_receive_rate as f64 * limits.min_rate_window.as_secs_f64()).ceil();
+        Self {
+            least: least as u64,
+            read: activity.read(),
+            written: activity.written(),
+            slow_windows: 0,
+        }
+    }
+
+    /// At the end of a window: whether the client has been trickling for two windows.
+    fn trickling(&mut self, activity: &Activity) -> bool {
+        let (read, written) = (activity.read(), activity.written());
+        let received = read - self.read;
+        let sent = written - self.written;
+        (self.read, self.written) = (read, written);
+        let slow = received > 0 && received < self.least && sent == 0;
+        self.slow_windows = if slow { self.slow_windows + 1 } else { 0 };
+        self.slow_windows >= 2
+    }
 }
 
 /// A serving loop, running. Dropping it stops the loop too, without waiting for open
@@ -268,5 +338,41 @@ impl RunningServer {
         let all = u32::try_from(self.limits.max_connections).unwrap_or(u32::MAX);
         let wait = self.limits.shutdown_grace + Duration::from_secs(1);
         let _ = tokio::time::timeout(wait, self.permits.acquire_many(all)).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn watch() -> (RateWatch, Activity) {
+        let limits = ServerLimits::default().min_receive_rate(100, Duration::from_secs(10));
+        let activity = Activity::default();
+        (RateWatch::new(&limits, &activity), activity)
+    }
+
+    #[test]
+    fn two_slow_windows_in_a_row_are_trickling() {
+        let (mut rate, activity) = watch();
+        activity.moved(10, 0);
+        assert!(!rate.trickling(&activity), "one slow window is not enough");
+        activity.moved(10, 0);
+        assert!(rate.trickling(&activity));
+    }
+
+    #[test]
+    fn a_fast_window_an_idle_one_or_an_answer_resets_the_count() {
+        let (mut rate, activity) = watch();
+        // 1,000 bytes a window is the least (100 B/s over 10 s).
+        for between in [(1_000, 0), (0, 0), (10, 5)] {
+            activity.moved(10, 0);
+            assert!(!rate.trickling(&activity));
+            activity.moved(between.0, between.1);
+            assert!(!rate.trickling(&activity), "{between:?} is not trickling");
+        }
+        activity.moved(10, 0);
+        assert!(!rate.trickling(&activity));
+        activity.moved(999, 0);
+        assert!(rate.trickling(&activity), "999 bytes is below the least");
     }
 }
