@@ -164,7 +164,9 @@ async fn invalid_bodies_and_duplicates_are_400_naming_why() {
     let client = client(&emulator);
     client.submit_dsr(&dsr("same-person")).await.unwrap();
     let duplicate = client.submit_dsr(&dsr("same-person")).await.unwrap_err();
-    assert_eq!(duplicate.kind(), Some(ErrorKind::BadRequest));
+    assert_eq!(duplicate.kind(), Some(ErrorKind::Duplicate));
+    assert!(duplicate.is_duplicate());
+    assert_eq!(duplicate.status().map(|s| s.as_u16()), Some(400));
     assert_eq!(
         duplicate.message(),
         Some("Client error: You have already made this request.")

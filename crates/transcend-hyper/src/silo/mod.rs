@@ -11,6 +11,7 @@ pub mod axum;
 mod enricher;
 mod job;
 mod keys;
+pub mod queue;
 #[cfg(feature = "redis")]
 mod redis;
 mod replay;

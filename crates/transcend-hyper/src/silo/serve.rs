@@ -196,6 +196,72 @@ impl SiloServer {
         })
     }
 
+    /// Serves webhooks with durable jobs: each verified delivery is persisted in
+    /// `queue` (its token's first use recorded with it) before it is answered 200, and
+    /// `options.workers` workers run `handler` on the queued jobs, at least once each,
+    /// until it returns `Ok` (or an error with status 409: reported before). A job
+    /// whose handler fails is retried with a backoff, then dead-lettered after
+    /// `options.budget` deliveries. A delivery that cannot be persisted is answered 503
+    /// (Transcend delivers it again). Handlers must be idempotent.
+    ///
+    /// ```no_run
+    /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    /// use transcend_hyper::Client;
+    /// use transcend_hyper::silo::queue::{EmbeddedQueue, QueueOptions};
+    /// use transcend_hyper::silo::{SiloServer, WebhookVerifier};
+    ///
+    /// let verifier = WebhookVerifier::new(Client::from_env()?, "users-db");
+    /// let queue = EmbeddedQueue::open("silo-jobs.redb")?;
+    /// let running = SiloServer::bind("127.0.0.1:9000".parse()?).await?.serve_queued(
+    ///     verifier,
+    ///     queue,
+    ///     QueueOptions::default().workers(4),
+    ///     |job| async move { job.reporter.erased().await },
+    /// );
+    /// # running.shutdown().await; Ok(()) }
+    /// ```
+    #[cfg(feature = "queue")]
+    pub fn serve_queued<Q, H, F>(
+        self,
+        verifier: WebhookVerifier,
+        queue: Q,
+        options: super::queue::QueueOptions,
+        handler: H,
+    ) -> RunningSilo
+    where
+        Q: super::queue::JobQueue,
+        H: Fn(SiloJob) -> F + Send + Sync + 'static,
+        F: Future<Output = Result<(), crate::Error>> + Send + 'static,
+    {
+        let queue: Arc<dyn super::queue::JobQueue> = Arc::new(queue);
+        let workers = super::queue::RunningWorkers::start(
+            Arc::clone(&queue),
+            verifier.client().clone(),
+            options,
+            handler,
+        );
+        let wake = workers.waker();
+        let mut running = self.serve_with(move |request| {
+            let (verifier, queue, wake) = (verifier.clone(), Arc::clone(&queue), Arc::clone(&wake));
+            async move {
+                match verifier.verify_into(&request, queue.as_ref()).await {
+                    Ok(job) => {
+                        tracing::info!(
+                            action = %job.job.action,
+                            request = job.job.request_id().unwrap_or_default(),
+                            "job queued"
+                        );
+                        wake.notify_one();
+                        JobAnswer::Accepted.to_response()
+                    }
+                    Err(rejection) => refusal(&rejection),
+                }
+            }
+        });
+        running.workers = Some(workers);
+        running
+    }
+
     /// Serves enrichment webhooks (an enricher's) on any path until
     /// [`RunningSilo::shutdown`], with the same limits and refusals as [`serve`](Self::serve).
     pub fn serve_enricher<H, F>(self, verifier: WebhookVerifier, handler: H) -> RunningSilo
@@ -234,6 +300,8 @@ impl SiloServer {
         });
         RunningSilo {
             server: self.server.serve(service),
+            #[cfg(feature = "queue")]
+            workers: None,
         }
     }
 }
@@ -263,6 +331,8 @@ where
 #[derive(Debug)]
 pub struct RunningSilo {
     server: RunningServer,
+    #[cfg(feature = "queue")]
+    workers: Option<super::queue::RunningWorkers>,
 }
 
 impl RunningSilo {
@@ -285,5 +355,9 @@ impl RunningSilo {
     /// answered (within the grace period).
     pub async fn shutdown(self) {
         self.server.shutdown().await;
+        #[cfg(feature = "queue")]
+        if let Some(workers) = self.workers {
+            workers.shutdown().await;
+        }
     }
 }

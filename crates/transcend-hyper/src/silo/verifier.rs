@@ -174,6 +174,33 @@ impl WebhookVerifier {
         ))
     }
 
+    /// Verifies a delivery like [`verify`](Self::verify) but leaves the token's first use
+    /// to `queue`, which records it together with the job (both or neither).
+    #[cfg(feature = "queue")]
+    pub(crate) async fn verify_into(
+        &self,
+        request: &Request<Bytes>,
+        queue: &dyn super::queue::JobQueue,
+    ) -> Result<super::queue::QueuedJob, Rejection> {
+        let delivery = parse_webhook(request).map_err(delivery_rejection)?;
+        let (verified, replay_key, expires) = self
+            .check_token(&delivery.token, delivery.job.core_identifier())
+            .await?;
+        let job = super::queue::QueuedJob {
+            job: delivery.job,
+            core_identifier: verified.core_identifier,
+            nonce: delivery.nonce,
+        };
+        match queue
+            .enqueue(&replay_key, expires, &job)
+            .await
+            .map_err(|e| Rejection::ReplayStore(ReplayStoreError(e.to_string())))?
+        {
+            super::queue::Enqueued::Queued => Ok(job),
+            super::queue::Enqueued::Replayed => Err(Rejection::Token(TokenRejection::Replayed)),
+        }
+    }
+
     /// Verifies an enrichment webhook (signed like a DSR job's, for the identifier to
     /// enrich, which the body's `requestIdentifier` must name) and reads its job.
     pub async fn verify_enrichment(
@@ -199,6 +226,26 @@ impl WebhookVerifier {
         token: &SombraToken,
         named: Option<&str>,
     ) -> Result<VerifiedToken, Rejection> {
+        let (verified, replay_key, expires) = self.check_token(token, named).await?;
+        if !self
+            .inner
+            .replays
+            .first_use(&replay_key, expires)
+            .await
+            .map_err(Rejection::ReplayStore)?
+        {
+            return Err(Rejection::Token(TokenRejection::Replayed));
+        }
+        Ok(verified)
+    }
+
+    /// Everything [`verify_token`](Self::verify_token) checks but first use: the token,
+    /// its replay key, and until when that key must be remembered.
+    async fn check_token(
+        &self,
+        token: &SombraToken,
+        named: Option<&str>,
+    ) -> Result<(VerifiedToken, String, SystemTime), Rejection> {
         let now = SystemTime::now();
         let key = self.inner.keys.current().await?;
         let audience = &self.inner.audience;
@@ -219,16 +266,7 @@ impl WebhookVerifier {
         }
         let replay_key = replay_key(&verified, token.expose());
         let expires = verified.expires_at + transcend_proto::webhook::LEEWAY;
-        if !self
-            .inner
-            .replays
-            .first_use(&replay_key, expires)
-            .await
-            .map_err(Rejection::ReplayStore)?
-        {
-            return Err(Rejection::Token(TokenRejection::Replayed));
-        }
-        Ok(verified)
+        Ok((verified, replay_key, expires))
     }
 }
 

@@ -1,0 +1,368 @@
+//! The embedded queue: jobs in a redb file on this machine, each webhook's job
+//! committed to disk (`Durability::Immediate`) before the webhook is answered.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use redb::{
+    Database, Durability, ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition,
+};
+
+use super::{
+    DeadLetter, Enqueued, JobQueue, Lease, QueueError, QueueStats, QueuedJob, Released, StoreFuture,
+};
+
+const JOBS: TableDefinition<u64, &[u8]> = TableDefinition::new("jobs");
+const DEAD: TableDefinition<u64, &[u8]> = TableDefinition::new("dead_letters");
+/// Replay keys, with the time (ms since the epoch) their token expires.
+const REPLAYS: TableDefinition<&str, u64> = TableDefinition::new("replays");
+const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
+const NEXT_ID: &str = "next_id";
+const RETRIES: &str = "retries";
+
+/// A queue entry as stored.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Entry {
+    job: QueuedJob,
+    deliveries: u32,
+    /// Not handed out before this (ms since the epoch): a retry's backoff.
+    not_before: u64,
+    /// Held by a worker until this (ms since the epoch).
+    leased_until: u64,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    error: String,
+}
+
+/// Jobs in a redb file: the default queue for a silo on one machine. The file is
+/// opened by one process at a time (redb locks it); jobs a killed process held are
+/// handed out again as soon as the file is opened anew.
+///
+/// ```no_run
+/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+/// use transcend_hyper::silo::queue::EmbeddedQueue;
+/// let queue = EmbeddedQueue::open("silo-jobs.redb")?;
+/// # let _ = queue; Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct EmbeddedQueue {
+    db: Arc<Database>,
+}
+
+impl std::fmt::Debug for EmbeddedQueue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("EmbeddedQueue")
+    }
+}
+
+fn error(e: impl std::fmt::Display) -> QueueError {
+    QueueError(e.to_string())
+}
+
+fn millis(at: SystemTime) -> u64 {
+    at.duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+fn now() -> u64 {
+    millis(SystemTime::now())
+}
+
+fn later(by: Duration) -> u64 {
+    now().saturating_add(u64::try_from(by.as_millis()).unwrap_or(u64::MAX))
+}
+
+fn encode(entry: &Entry) -> Result<Vec<u8>, QueueError> {
+    serde_json::to_vec(entry).map_err(error)
+}
+
+fn decode(bytes: &[u8]) -> Result<Entry, QueueError> {
+    serde_json::from_slice(bytes).map_err(error)
+}
+
+impl EmbeddedQueue {
+    /// Opens (or creates) the queue file. Leases held by an earlier process are
+    /// dropped: that process is gone, since the file is opened by one at a time.
+    pub fn open(path: impl AsRef<Path>) -> Result<Self, QueueError> {
+        let db = Database::create(path.as_ref()).map_err(error)?;
+        let write = db.begin_write().map_err(error)?;
+        {
+            let mut jobs = write.open_table(JOBS).map_err(error)?;
+            write.open_table(DEAD).map_err(error)?;
+            write.open_table(REPLAYS).map_err(error)?;
+            write.open_table(META).map_err(error)?;
+            let mut held = Vec::new();
+            for entry in jobs.iter().map_err(error)? {
+                let (id, bytes) = entry.map_err(error)?;
+                let mut entry = decode(bytes.value())?;
+                if entry.leased_until != 0 {
+                    entry.leased_until = 0;
+                    held.push((id.value(), encode(&entry)?));
+                }
+            }
+            for (id, bytes) in held {
+                jobs.insert(id, bytes.as_slice()).map_err(error)?;
+            }
+        }
+        write.commit().map_err(error)?;
+        Ok(Self { db: Arc::new(db) })
+    }
+
+    /// Runs `work` on a blocking thread with the database.
+    async fn blocking<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&Database) -> Result<T, QueueError> + Send + 'static,
+    ) -> Result<T, QueueError> {
+        let db = Arc::clone(&self.db);
+        tokio::task::spawn_blocking(move || work(&db))
+            .await
+            .map_err(error)?
+    }
+}
+
+/// A write transaction that need not reach the disk at once (leases: a restart drops
+/// them anyway).
+fn light(db: &Database) -> Result<redb::WriteTransaction, QueueError> {
+    let mut write = db.begin_write().map_err(error)?;
+    write.set_durability(Durability::None).map_err(error)?;
+    Ok(write)
+}
+
+impl JobQueue for EmbeddedQueue {
+    fn enqueue<'a>(
+        &'a self,
+        replay_key: &'a str,
+        expires_at: SystemTime,
+        job: &'a QueuedJob,
+    ) -> StoreFuture<'a, Result<Enqueued, QueueError>> {
+        let (key, expires, entry) = (
+            replay_key.to_owned(),
+            millis(expires_at),
+            Entry {
+                job: job.clone(),
+                deliveries: 0,
+                not_before: 0,
+                leased_until: 0,
+                error: String::new(),
+            },
+        );
+        Box::pin(self.blocking(move |db| {
+            let bytes = encode(&entry)?;
+            let mut write = db.begin_write().map_err(error)?;
+            write.set_durability(Durability::Immediate).map_err(error)?;
+            {
+                let mut replays = write.open_table(REPLAYS).map_err(error)?;
+                let current = now();
+                if replays
+                    .get(key.as_str())
+                    .map_err(error)?
+                    .is_some_and(|until| until.value() > current)
+                {
+                    return Ok(Enqueued::Replayed);
+                }
+                replays.insert(key.as_str(), expires).map_err(error)?;
+                // Expired keys go as new ones come: the table holds the tokens of one
+                // token lifetime at most.
+                replays.retain(|_, until| until > current).map_err(error)?;
+                let mut meta = write.open_table(META).map_err(error)?;
+                let id = meta.get(NEXT_ID).map_err(error)?.map_or(1, |v| v.value());
+                meta.insert(NEXT_ID, id + 1).map_err(error)?;
+                write
+                    .open_table(JOBS)
+                    .map_err(error)?
+                    .insert(id, bytes.as_slice())
+                    .map_err(error)?;
+            }
+            write.commit().map_err(error)?;
+            Ok(Enqueued::Queued)
+        }))
+    }
+
+    fn next<'a>(
+        &'a self,
+        _consumer: &'a str,
+        lease: Duration,
+    ) -> StoreFuture<'a, Result<Option<Lease>, QueueError>> {
+        Box::pin(self.blocking(move |db| {
+            let write = light(db)?;
+            let found = {
+                let mut jobs = write.open_table(JOBS).map_err(error)?;
+                let current = now();
+                let mut found = None;
+                for item in jobs.iter().map_err(error)? {
+                    let (id, bytes) = item.map_err(error)?;
+                    let entry = decode(bytes.value())?;
+                    if entry.leased_until <= current && entry.not_before <= current {
+                        found = Some((id.value(), entry));
+                        break;
+                    }
+                }
+                match found {
+                    Some((id, mut entry)) => {
+                        entry.deliveries += 1;
+                        entry.leased_until = later(lease);
+                        jobs.insert(id, encode(&entry)?.as_slice()).map_err(error)?;
+                        Some(Lease {
+                            id: id.to_string(),
+                            deliveries: entry.deliveries,
+                            job: entry.job,
+                        })
+                    }
+                    None => None,
+                }
+            };
+            write.commit().map_err(error)?;
+            Ok(found)
+        }))
+    }
+
+    fn renew<'a>(
+        &'a self,
+        lease: &'a Lease,
+        by: Duration,
+    ) -> StoreFuture<'a, Result<(), QueueError>> {
+        let id = lease.id.parse::<u64>().unwrap_or(0);
+        Box::pin(self.blocking(move |db| {
+            let write = light(db)?;
+            {
+                let mut jobs = write.open_table(JOBS).map_err(error)?;
+                let entry = jobs.get(id).map_err(error)?.map(|b| decode(b.value()));
+                if let Some(mut entry) = entry.transpose()? {
+                    entry.leased_until = later(by);
+                    jobs.insert(id, encode(&entry)?.as_slice()).map_err(error)?;
+                }
+            }
+            write.commit().map_err(error)
+        }))
+    }
+
+    fn ack<'a>(&'a self, lease: &'a Lease) -> StoreFuture<'a, Result<(), QueueError>> {
+        let id = lease.id.parse::<u64>().unwrap_or(0);
+        Box::pin(self.blocking(move |db| {
+            let mut write = db.begin_write().map_err(error)?;
+            write.set_durability(Durability::Immediate).map_err(error)?;
+            write
+                .open_table(JOBS)
+                .map_err(error)?
+                .remove(id)
+                .map_err(error)?;
+            write.commit().map_err(error)
+        }))
+    }
+
+    fn release<'a>(
+        &'a self,
+        lease: &'a Lease,
+        message: &'a str,
+        backoff: Duration,
+        budget: u32,
+    ) -> StoreFuture<'a, Result<Released, QueueError>> {
+        let id = lease.id.parse::<u64>().unwrap_or(0);
+        let message = message.to_owned();
+        Box::pin(self.blocking(move |db| {
+            let mut write = db.begin_write().map_err(error)?;
+            write.set_durability(Durability::Immediate).map_err(error)?;
+            let released = {
+                let mut jobs = write.open_table(JOBS).map_err(error)?;
+                let entry = jobs.get(id).map_err(error)?.map(|b| decode(b.value()));
+                let Some(mut entry) = entry.transpose()? else {
+                    return Ok(Released::Retry);
+                };
+                entry.error = message;
+                entry.leased_until = 0;
+                if entry.deliveries >= budget {
+                    // Into the dead letters and out of the queue in one commit.
+                    write
+                        .open_table(DEAD)
+                        .map_err(error)?
+                        .insert(id, encode(&entry)?.as_slice())
+                        .map_err(error)?;
+                    jobs.remove(id).map_err(error)?;
+                    Released::DeadLettered
+                } else {
+                    entry.not_before = later(backoff);
+                    jobs.insert(id, encode(&entry)?.as_slice()).map_err(error)?;
+                    let mut meta = write.open_table(META).map_err(error)?;
+                    let retries = meta.get(RETRIES).map_err(error)?.map_or(0, |v| v.value());
+                    meta.insert(RETRIES, retries + 1).map_err(error)?;
+                    Released::Retry
+                }
+            };
+            write.commit().map_err(error)?;
+            Ok(released)
+        }))
+    }
+
+    fn stats(&self) -> StoreFuture<'_, Result<QueueStats, QueueError>> {
+        Box::pin(self.blocking(|db| {
+            let read = db.begin_read().map_err(error)?;
+            let jobs = read.open_table(JOBS).map_err(error)?;
+            let current = now();
+            let mut stats = QueueStats::default();
+            for item in jobs.iter().map_err(error)? {
+                let (_, bytes) = item.map_err(error)?;
+                stats.depth += 1;
+                if decode(bytes.value())?.leased_until > current {
+                    stats.in_flight += 1;
+                }
+            }
+            stats.dead_letters = read.open_table(DEAD).map_err(error)?.len().map_err(error)?;
+            stats.retries = read
+                .open_table(META)
+                .map_err(error)?
+                .get(RETRIES)
+                .map_err(error)?
+                .map_or(0, |v| v.value());
+            Ok(stats)
+        }))
+    }
+
+    fn dead_letters(&self) -> StoreFuture<'_, Result<Vec<DeadLetter>, QueueError>> {
+        Box::pin(self.blocking(|db| {
+            let read = db.begin_read().map_err(error)?;
+            let dead = read.open_table(DEAD).map_err(error)?;
+            let mut letters = Vec::new();
+            for item in dead.iter().map_err(error)? {
+                let (id, bytes) = item.map_err(error)?;
+                let entry = decode(bytes.value())?;
+                letters.push(DeadLetter {
+                    id: id.value().to_string(),
+                    deliveries: entry.deliveries,
+                    error: entry.error,
+                    job: entry.job,
+                });
+            }
+            Ok(letters)
+        }))
+    }
+
+    fn requeue<'a>(&'a self, id: &'a str) -> StoreFuture<'a, Result<bool, QueueError>> {
+        let Ok(id) = id.parse::<u64>() else {
+            return Box::pin(std::future::ready(Ok(false)));
+        };
+        Box::pin(self.blocking(move |db| {
+            let mut write = db.begin_write().map_err(error)?;
+            write.set_durability(Durability::Immediate).map_err(error)?;
+            let found = {
+                let mut dead = write.open_table(DEAD).map_err(error)?;
+                let entry = dead.remove(id).map_err(error)?.map(|b| decode(b.value()));
+                match entry.transpose()? {
+                    Some(mut entry) => {
+                        entry.deliveries = 0;
+                        entry.not_before = 0;
+                        entry.leased_until = 0;
+                        write
+                            .open_table(JOBS)
+                            .map_err(error)?
+                            .insert(id, encode(&entry)?.as_slice())
+                            .map_err(error)?;
+                        true
+                    }
+                    None => false,
+                }
+            };
+            write.commit().map_err(error)?;
+            Ok(found)
+        }))
+    }
+}
