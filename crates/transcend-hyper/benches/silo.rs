@@ -10,7 +10,11 @@
 //!    while 100 forged webhooks a second arrive, with Sombra answering key fetches in
 //!    0.5 s; and how many key fetches the forgeries caused.
 //!
-//! Run: `cargo bench -p transcend-hyper --features test-util --bench silo`
+//! 4. **Durable jobs**: webhook to 200, p50, one webhook at a time, with the embedded
+//!    queue (each job and its replay record committed to disk before the answer)
+//!    against in-process handling (`serve`), alternating rounds.
+//!
+//! Run: `cargo bench -p transcend-hyper --features test-util,queue --bench silo`
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -322,12 +326,82 @@ fn forged_traffic() {
     });
 }
 
+/// p50 of webhook to answer, one at a time.
+async fn latencies(url: &str, requests: Vec<Request<Bytes>>) -> Duration {
+    let client: HttpClient<_, Full<Bytes>> = HttpClient::builder(TokioExecutor::new()).build_http();
+    let mut times = Vec::new();
+    for request in requests {
+        let (mut parts, body) = request.into_parts();
+        parts.uri = url.parse().unwrap();
+        let started = Instant::now();
+        let response = client
+            .request(Request::from_parts(parts, Full::new(body)))
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        let _ = response.into_body().collect().await;
+        times.push(started.elapsed());
+    }
+    percentile(times, 0.5)
+}
+
+fn durable_jobs() {
+    use transcend_hyper::silo::queue::{EmbeddedQueue, QueueOptions};
+    const N: usize = 300;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let signer = TestSigner::new().unwrap();
+    let path = std::env::temp_dir().join(format!("silo-bench-{}.redb", std::process::id()));
+    let _ = std::fs::remove_file(&path);
+    let (direct, queued) = runtime.block_on(async {
+        let direct = SiloServer::bind("127.0.0.1:0".parse().unwrap())
+            .await
+            .unwrap()
+            .serve(signer.verifier(unused_client(), AUDIENCE), |_job| async {
+                Decision::found(async { Ok(()) })
+            });
+        let queued = SiloServer::bind("127.0.0.1:0".parse().unwrap())
+            .await
+            .unwrap()
+            .serve_queued(
+                signer.verifier(unused_client(), AUDIENCE),
+                EmbeddedQueue::open(&path).unwrap(),
+                QueueOptions::default(),
+                |_job| async { Ok(()) },
+            );
+        (direct, queued)
+    });
+    let (mut ours, mut baseline) = (Vec::new(), Vec::new());
+    for _ in 0..ROUNDS {
+        baseline.push(runtime.block_on(latencies(&direct.url(), deliveries(&signer, N))));
+        ours.push(runtime.block_on(latencies(&queued.url(), deliveries(&signer, N))));
+    }
+    baseline.sort();
+    ours.sort();
+    let (ours, baseline) = (ours[ROUNDS / 2], baseline[ROUNDS / 2]);
+    println!(
+        "webhook to 200, p50: in-process {baseline:?}, embedded queue (synced commit) {ours:?}, ratio {:.2}",
+        ours.as_secs_f64() / baseline.as_secs_f64()
+    );
+    runtime.block_on(async {
+        direct.shutdown().await;
+        queued.shutdown().await;
+    });
+    let _ = std::fs::remove_file(&path);
+}
+
 fn main() {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap();
-    verification_cost(&runtime);
-    throughput();
-    forged_traffic();
+    if std::env::var("SILO_BENCH_ONLY").as_deref() != Ok("queue") {
+        verification_cost(&runtime);
+        throughput();
+        forged_traffic();
+    }
+    durable_jobs();
 }
