@@ -220,7 +220,6 @@ impl SiloServer {
     /// );
     /// # running.shutdown().await; Ok(()) }
     /// ```
-    #[cfg(feature = "queue")]
     pub fn serve_queued<Q, H, F>(
         self,
         verifier: WebhookVerifier,
@@ -300,7 +299,6 @@ impl SiloServer {
         });
         RunningSilo {
             server: self.server.serve(service),
-            #[cfg(feature = "queue")]
             workers: None,
         }
     }
@@ -331,7 +329,6 @@ where
 #[derive(Debug)]
 pub struct RunningSilo {
     server: RunningServer,
-    #[cfg(feature = "queue")]
     workers: Option<super::queue::RunningWorkers>,
 }
 
@@ -355,7 +352,6 @@ impl RunningSilo {
     /// answered (within the grace period).
     pub async fn shutdown(self) {
         self.server.shutdown().await;
-        #[cfg(feature = "queue")]
         if let Some(workers) = self.workers {
             workers.shutdown().await;
         }

@@ -176,7 +176,6 @@ impl WebhookVerifier {
 
     /// Verifies a delivery like [`verify`](Self::verify) but leaves the token's first use
     /// to `queue`, which records it together with the job (both or neither).
-    #[cfg(feature = "queue")]
     pub(crate) async fn verify_into(
         &self,
         request: &Request<Bytes>,

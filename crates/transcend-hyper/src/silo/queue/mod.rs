@@ -4,13 +4,16 @@
 //! and the report loses nothing: the job is still queued, and the next worker to start
 //! (this process restarted, or another replica) takes it.
 //!
-//! [`JobQueue`] is the small trait a queue implements; [`EmbeddedQueue`] (feature
-//! `queue`) keeps the jobs in a redb file on one machine. Handlers must be idempotent:
+//! [`JobQueue`] is the small trait a queue implements; `EmbeddedQueue` (feature
+//! `queue`) keeps the jobs in a redb file on one machine, `RedisQueue` (feature
+//! `redis`) in a Redis stream shared by a silo's replicas. Handlers must be idempotent:
 //! a job whose worker died after reporting runs again, and its repeated report is
 //! answered 409, which counts as done.
 
 #[cfg(feature = "queue")]
 mod embedded;
+#[cfg(feature = "redis")]
+mod redis;
 mod workers;
 
 use std::time::{Duration, SystemTime};
@@ -21,6 +24,8 @@ use transcend_proto::types::DsrJob;
 pub use super::replay::StoreFuture;
 #[cfg(feature = "queue")]
 pub use embedded::EmbeddedQueue;
+#[cfg(feature = "redis")]
+pub use redis::RedisQueue;
 pub use workers::{QueueOptions, RunningWorkers};
 
 /// A verified job as it is persisted: the body, the identifier its token was issued

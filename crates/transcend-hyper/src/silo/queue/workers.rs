@@ -127,7 +127,6 @@ impl RunningWorkers {
     }
 
     /// A handle that does the same, for the code that queues.
-    #[cfg(feature = "queue")]
     pub(crate) fn waker(&self) -> Arc<Notify> {
         Arc::clone(&self.wake)
     }

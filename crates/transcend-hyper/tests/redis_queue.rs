@@ -1,0 +1,206 @@
+//! Silo jobs in a Redis stream shared by replicas, against a real `redis-server` the
+//! test starts and stops. Each replica is a `RedisQueue` of its own (its own
+//! connection and consumer name), as separate processes would have.
+//!
+//! Needs `redis-server` on the PATH (`.ci/run` installs it when missing). No test
+//! measures time: leases are far longer than any renewal interval, and every wait has
+//! a generous bound.
+
+#[path = "common/redis_server.rs"]
+mod redis_server;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, SystemTime};
+
+use redis_server::RedisServer;
+use transcend_hyper::Client;
+use transcend_hyper::silo::queue::{
+    Enqueued, JobQueue, QueueOptions, QueuedJob, RedisQueue, RunningWorkers,
+};
+
+fn job(person: &str) -> QueuedJob {
+    serde_json::from_value(serde_json::json!({
+        "job": {"type": "ERASURE", "coreIdentifier": {"value": person}},
+        "core_identifier": person,
+        "nonce": format!("nonce-{person}"),
+    }))
+    .unwrap()
+}
+
+fn in_an_hour() -> SystemTime {
+    SystemTime::now() + Duration::from_secs(3600)
+}
+
+async fn replica(redis: &RedisServer) -> RedisQueue {
+    RedisQueue::connect(&redis.url, "users-db").await.unwrap()
+}
+
+/// Polls `next` for up to a minute until it hands out a job.
+async fn take(
+    queue: &RedisQueue,
+    consumer: &str,
+    lease: Duration,
+) -> transcend_hyper::silo::queue::Lease {
+    for _ in 0..6000 {
+        if let Some(lease) = queue.next(consumer, lease).await.unwrap() {
+            return lease;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("no job was handed out");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_delivery_twice_is_queued_once_and_a_dead_replicas_job_taken_over() {
+    let Some(redis) = RedisServer::start() else {
+        return;
+    };
+    let (a, b) = (replica(&redis).await, replica(&redis).await);
+    assert_eq!(
+        a.enqueue("jti-1", in_an_hour(), &job("ada")).await.unwrap(),
+        Enqueued::Queued
+    );
+    assert_eq!(
+        b.enqueue("jti-1", in_an_hour(), &job("ada")).await.unwrap(),
+        Enqueued::Replayed,
+        "the same delivery at another replica"
+    );
+
+    // Replica a takes the job and dies holding it.
+    let held = take(&a, "a", Duration::from_secs(60)).await;
+    assert_eq!(
+        (held.deliveries, held.job.core_identifier.as_str()),
+        (1, "ada")
+    );
+    drop(a);
+    // Within the lease nobody else gets it; past it (here a short one), b takes it over.
+    assert!(
+        b.next("b", Duration::from_secs(60))
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let taken = take(&b, "b", Duration::from_millis(100)).await;
+    assert_eq!((taken.id.as_str(), taken.deliveries), (held.id.as_str(), 2));
+    b.ack(&taken).await.unwrap();
+    let stats = b.stats().await.unwrap();
+    assert_eq!(
+        (stats.depth, stats.in_flight, stats.dead_letters),
+        (0, 0, 0)
+    );
+    assert!(
+        b.next("b", Duration::from_millis(1))
+            .await
+            .unwrap()
+            .is_none(),
+        "done once"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restarted_replica_first_takes_back_what_it_held() {
+    let Some(redis) = RedisServer::start() else {
+        return;
+    };
+    let before = replica(&redis).await;
+    before
+        .enqueue("jti-1", in_an_hour(), &job("ada"))
+        .await
+        .unwrap();
+    before
+        .enqueue("jti-2", in_an_hour(), &job("alan"))
+        .await
+        .unwrap();
+    let held = take(&before, "replica-1", Duration::from_secs(60)).await;
+    drop(before);
+    // The same consumer name after a restart: its own pending entry comes first,
+    // though its lease has not run out.
+    let after = replica(&redis).await;
+    let again = take(&after, "replica-1", Duration::from_secs(60)).await;
+    assert_eq!(again.id, held.id);
+    after.ack(&again).await.unwrap();
+    let next = take(&after, "replica-1", Duration::from_secs(60)).await;
+    assert_eq!(next.job.core_identifier, "alan");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_long_job_that_renews_its_lease_is_not_taken_over() {
+    let Some(redis) = RedisServer::start() else {
+        return;
+    };
+    let (a, b) = (replica(&redis).await, replica(&redis).await);
+    a.enqueue("jti-1", in_an_hour(), &job("ada")).await.unwrap();
+    let lease = Duration::from_secs(2);
+    let held = take(&a, "a", lease).await;
+    // For three leases, a renews every 100 ms; b keeps asking.
+    for _ in 0..60 {
+        a.renew(&held, lease).await.unwrap();
+        assert!(
+            b.next("b", lease).await.unwrap().is_none(),
+            "taken over while renewed"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    a.ack(&held).await.unwrap();
+    assert_eq!(b.stats().await.unwrap().depth, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_that_always_fails_is_dead_lettered_after_its_budget() {
+    let Some(redis) = RedisServer::start() else {
+        return;
+    };
+    let queue = Arc::new(replica(&redis).await);
+    queue
+        .enqueue("jti-1", in_an_hour(), &job("ada"))
+        .await
+        .unwrap();
+    let runs = Arc::new(AtomicUsize::new(0));
+    let counted = Arc::clone(&runs);
+    // A report to nowhere: every run fails with a connection error (not a 409).
+    let client = Client::builder()
+        .base_url("http://127.0.0.1:9")
+        .api_key("k")
+        .max_attempts(1)
+        .build()
+        .unwrap();
+    let workers = RunningWorkers::start(
+        Arc::clone(&queue),
+        client,
+        QueueOptions::default()
+            .workers(1)
+            .budget(3)
+            .lease(Duration::from_millis(50))
+            .poll_interval(Duration::from_millis(10)),
+        move |job| {
+            counted.fetch_add(1, Ordering::SeqCst);
+            async move { job.reporter.erased().await }
+        },
+    );
+    for _ in 0..6000 {
+        if queue.stats().await.unwrap().dead_letters == 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    workers.shutdown().await;
+    let stats = queue.stats().await.unwrap();
+    assert_eq!(
+        (stats.depth, stats.in_flight, stats.dead_letters),
+        (0, 0, 1)
+    );
+    assert_eq!(
+        runs.load(Ordering::SeqCst),
+        3,
+        "ran once per delivery of its budget"
+    );
+    let dead = queue.dead_letters().await.unwrap();
+    assert_eq!(
+        (dead[0].deliveries, dead[0].job.core_identifier.as_str()),
+        (3, "ada")
+    );
+    assert!(queue.requeue(&dead[0].id).await.unwrap());
+    let stats = queue.stats().await.unwrap();
+    assert_eq!((stats.depth, stats.dead_letters), (1, 0));
+}
