@@ -251,3 +251,72 @@ async fn a_job_that_always_fails_is_dead_lettered_and_can_be_requeued() {
     drop(queue);
     let _ = std::fs::remove_file(&path);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cron_silos_jobs_pulled_twice_are_queued_once_and_done_by_workers() {
+    let emulator = Emulator::builder()
+        .data_silo(
+            DataSiloConfig::new("warehouse", "http://127.0.0.1:9/never-called")
+                .actions([RequestAction::Erasure])
+                .pull(),
+        )
+        .start()
+        .await
+        .unwrap();
+    let client = client(&emulator);
+    let mut ids = Vec::new();
+    for i in 0..5 {
+        ids.push(submit(&client, RequestAction::Erasure, &format!("person-{i}")).await);
+    }
+    let path = queue_path();
+    let queue = std::sync::Arc::new(EmbeddedQueue::open(&path).unwrap());
+    let mut queued = 0;
+    for _ in 0..6000 {
+        queued += client
+            .enqueue_pending(queue.as_ref(), "warehouse", RequestAction::Erasure, 2)
+            .await
+            .unwrap();
+        if queued == 5 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(queued, 5);
+    let again = client
+        .enqueue_pending(queue.as_ref(), "warehouse", RequestAction::Erasure, 2)
+        .await
+        .unwrap();
+    assert_eq!(again, 0, "pulled again, queued once");
+    assert_eq!(queue.stats().await.unwrap().depth, 5);
+
+    let workers = transcend_hyper::silo::queue::RunningWorkers::start(
+        std::sync::Arc::clone(&queue),
+        client.clone(),
+        QueueOptions::default()
+            .workers(3)
+            .poll_interval(Duration::from_millis(10)),
+        |job| async move {
+            assert!(job.core_identifier.starts_with("person-"));
+            job.reporter.erased().await
+        },
+    );
+    for id in &ids {
+        until("the cron job done", || {
+            emulator
+                .request(id)
+                .is_some_and(|view| view.jobs[0].status == JobStatus::Resolved)
+        })
+        .await;
+    }
+    for _ in 0..6000 {
+        if queue.stats().await.unwrap().depth == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(queue.stats().await.unwrap().depth, 0);
+    workers.shutdown().await;
+    emulator.shutdown().await;
+    drop(queue);
+    let _ = std::fs::remove_file(&path);
+}

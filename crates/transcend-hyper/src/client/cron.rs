@@ -115,4 +115,55 @@ impl Client {
         }
         summary
     }
+
+    /// Pulls the jobs waiting for a cron silo into a durable queue, so that workers
+    /// (of this process or of every replica, [`RunningWorkers`](crate::silo::queue::RunningWorkers))
+    /// share them with the same leases, retries and dead letters as webhook jobs. A job
+    /// is queued once by its nonce, however often it is pulled (its record is kept for a
+    /// week). Each queued job's body holds the core identifier, the identifier it was
+    /// listed with (`unsigned.profile`) and the request's id. Returns how many were
+    /// queued now.
+    pub async fn enqueue_pending(
+        &self,
+        queue: &dyn crate::silo::queue::JobQueue,
+        data_silo_id: &str,
+        action: RequestAction,
+        page_size: u32,
+    ) -> Result<usize, Error> {
+        const KEPT: std::time::Duration = std::time::Duration::from_secs(7 * 24 * 3600);
+        let mut queued = 0;
+        let mut jobs =
+            std::pin::pin!(self.pending_requests(data_silo_id, action.clone(), page_size));
+        while let Some(item) = jobs.next().await {
+            let item = item?;
+            let core = item
+                .core_identifier
+                .clone()
+                .unwrap_or_else(|| item.identifier.clone());
+            let mut body = serde_json::json!({
+                "type": action,
+                "coreIdentifier": {"value": core},
+                "extras": {"request": {"id": item.request_id}},
+            });
+            if let Some(kind) = &item.identifier_type {
+                body["extras"]["profile"] =
+                    serde_json::json!({"identifier": item.identifier, "type": kind});
+            }
+            let job = crate::silo::queue::QueuedJob {
+                job: serde_json::from_value(body)
+                    .map_err(|e| Error::Config(format!("a pending job cannot be queued: {e}")))?,
+                core_identifier: core,
+                nonce: item.nonce.clone(),
+            };
+            let key = format!("pull:{}", item.nonce.expose());
+            let outcome = queue
+                .enqueue(&key, std::time::SystemTime::now() + KEPT, &job)
+                .await
+                .map_err(|e| Error::Config(e.to_string()))?;
+            if outcome == crate::silo::queue::Enqueued::Queued {
+                queued += 1;
+            }
+        }
+        Ok(queued)
+    }
 }

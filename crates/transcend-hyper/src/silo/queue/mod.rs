@@ -31,7 +31,6 @@ pub use workers::{QueueOptions, RunningWorkers};
 /// A verified job as it is persisted: the body, the identifier its token was issued
 /// for, and the nonce to report with.
 #[derive(Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-#[non_exhaustive]
 pub struct QueuedJob {
     /// The job's body.
     pub job: DsrJob,
