@@ -320,3 +320,86 @@ async fn a_cron_silos_jobs_pulled_twice_are_queued_once_and_done_by_workers() {
     drop(queue);
     let _ = std::fs::remove_file(&path);
 }
+
+/// A worker killed after its report was accepted and before it acknowledged: the job
+/// runs again, its report is answered 409, and that counts as done (acknowledged,
+/// nothing dead-lettered, the report not accepted twice).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_reported_before_its_ack_is_done_on_the_409() {
+    let emulator = Emulator::builder()
+        .data_silo(
+            DataSiloConfig::new("warehouse", "http://127.0.0.1:9/never-called")
+                .actions([RequestAction::Erasure])
+                .pull(),
+        )
+        .start()
+        .await
+        .unwrap();
+    let client = client(&emulator);
+    let id = submit(&client, RequestAction::Erasure, "person-1").await;
+    let path = queue_path();
+    let queue = std::sync::Arc::new(EmbeddedQueue::open(&path).unwrap());
+    let mut queued = 0;
+    for _ in 0..6000 {
+        queued += client
+            .enqueue_pending(queue.as_ref(), "warehouse", RequestAction::Erasure, 10)
+            .await
+            .unwrap();
+        if queued == 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    // The first worker's report went through; then it died before acknowledging.
+    let lease = queue
+        .next("dead", Duration::from_secs(60))
+        .await
+        .unwrap()
+        .unwrap();
+    client
+        .report_erasure(&lease.job.nonce, &Default::default())
+        .await
+        .unwrap();
+    drop(lease);
+    let reopened = {
+        drop(queue);
+        std::sync::Arc::new(EmbeddedQueue::open(&path).unwrap())
+    };
+    let runs = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counted = std::sync::Arc::clone(&runs);
+    let workers = transcend_hyper::silo::queue::RunningWorkers::start(
+        std::sync::Arc::clone(&reopened),
+        client.clone(),
+        QueueOptions::default()
+            .workers(1)
+            .poll_interval(Duration::from_millis(10)),
+        move |job| {
+            counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            async move {
+                let repeated = job.reporter.erased().await;
+                assert_eq!(
+                    repeated.as_ref().err().and_then(|e| e.kind()),
+                    Some(ErrorKind::Conflict)
+                );
+                repeated
+            }
+        },
+    );
+    for _ in 0..6000 {
+        if reopened.stats().await.unwrap().depth == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    workers.shutdown().await;
+    let stats = reopened.stats().await.unwrap();
+    assert_eq!((stats.depth, stats.dead_letters, stats.retries), (0, 0, 0));
+    assert_eq!(runs.load(std::sync::atomic::Ordering::SeqCst), 1);
+    assert_eq!(
+        emulator.request(&id).unwrap().jobs[0].status,
+        JobStatus::Resolved
+    );
+    emulator.shutdown().await;
+    drop(reopened);
+    let _ = std::fs::remove_file(&path);
+}
