@@ -9,13 +9,16 @@
 
 mod common;
 
+#[path = "../../transcend-hyper/tests/common/redis_server.rs"]
+mod redis_server;
+
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use std::time::Duration;
 
 use common::{client, submit};
 use transcend_emulator::{DataSiloConfig, Emulator, JobStatus};
-use transcend_hyper::silo::queue::{EmbeddedQueue, JobQueue, QueueOptions};
+use transcend_hyper::silo::queue::{EmbeddedQueue, JobQueue, QueueOptions, RedisQueue};
 use transcend_hyper::silo::{SiloServer, WebhookVerifier};
 use transcend_hyper::types::{AccessProfile, RequestAction};
 use transcend_hyper::{Client, ErrorKind};
@@ -59,19 +62,31 @@ fn silo_process() {
             .build()
             .unwrap();
         let verifier = WebhookVerifier::new(client, AUDIENCE);
-        let queue = EmbeddedQueue::open(std::env::var("QUEUE_PATH").unwrap()).unwrap();
         let hang = std::env::var("MODE").as_deref() == Ok("hang");
         let options = QueueOptions::default()
             .workers(2)
-            .poll_interval(Duration::from_millis(50));
-        let _running = server.serve_queued(verifier, queue, options, move |job| async move {
+            .poll_interval(Duration::from_millis(50))
+            .lease(Duration::from_secs(1))
+            .consumer(std::env::var("CONSUMER").unwrap_or_else(|_| "silo".into()));
+        let handler = move |job: transcend_hyper::silo::SiloJob| async move {
             if hang {
                 println!("handling {}", job.core_identifier);
                 std::future::pending::<()>().await;
             }
             let profile = AccessProfile::new(job.core_identifier.clone());
             job.reporter.access(vec![profile]).await
-        });
+        };
+        // The embedded queue at QUEUE_PATH, or the Redis queue at REDIS_URL.
+        let _running = match std::env::var("REDIS_URL") {
+            Ok(url) => {
+                let queue = RedisQueue::connect(&url, AUDIENCE).await.unwrap();
+                server.serve_queued(verifier, queue, options, handler)
+            }
+            Err(_) => {
+                let queue = EmbeddedQueue::open(std::env::var("QUEUE_PATH").unwrap()).unwrap();
+                server.serve_queued(verifier, queue, options, handler)
+            }
+        };
         println!("serving");
         std::future::pending::<()>().await;
     });
@@ -86,10 +101,14 @@ struct Silo {
 
 impl Silo {
     fn start(queue: &std::path::Path, mode: &str) -> Self {
+        Self::start_with(mode, &[("QUEUE_PATH", queue.as_os_str())])
+    }
+
+    fn start_with(mode: &str, env: &[(&str, &std::ffi::OsStr)]) -> Self {
         let mut child = Command::new(std::env::current_exe().unwrap())
             .args(["silo_process", "--exact", "--nocapture", "--test-threads=1"])
             .env(CHILD, "1")
-            .env("QUEUE_PATH", queue)
+            .envs(env.iter().copied())
             .env("MODE", mode)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -402,4 +421,68 @@ async fn a_job_reported_before_its_ack_is_done_on_the_409() {
     emulator.shutdown().await;
     drop(reopened);
     let _ = std::fs::remove_file(&path);
+}
+
+/// With the Redis queue: the replica that answered 200 is killed before reporting, and
+/// another replica (another consumer) takes the job over once its lease runs out and
+/// reports it once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn another_replica_reports_the_job_of_one_killed_after_answering() {
+    let Some(redis) = redis_server::RedisServer::start() else {
+        return;
+    };
+    let url = std::ffi::OsString::from(&redis.url);
+    let mut first = Silo::start_with(
+        "hang",
+        &[
+            ("REDIS_URL", url.as_os_str()),
+            ("CONSUMER", "replica-1".as_ref()),
+        ],
+    );
+    let emulator = Emulator::builder()
+        .data_silo(DataSiloConfig::new(
+            AUDIENCE,
+            format!("http://127.0.0.1:{}/hook", first.port),
+        ))
+        .start()
+        .await
+        .unwrap();
+    first.connect(&emulator);
+    let id = submit(&client(&emulator), RequestAction::Access, "user-ada").await;
+    tokio::task::block_in_place(|| first.wait_for("handling user-ada"));
+    until("the webhook answered 200", || {
+        emulator.request(&id).is_some_and(|view| {
+            view.jobs[0]
+                .deliveries
+                .iter()
+                .any(|d| d.status == Some(200))
+        })
+    })
+    .await;
+    first.child.kill().unwrap(); // SIGKILL
+    first.child.wait().unwrap();
+
+    let mut second = Silo::start_with(
+        "work",
+        &[
+            ("REDIS_URL", url.as_os_str()),
+            ("CONSUMER", "replica-2".as_ref()),
+        ],
+    );
+    second.connect(&emulator);
+    until("the job resolved by the other replica", || {
+        emulator
+            .request(&id)
+            .is_some_and(|view| view.jobs[0].status == JobStatus::Resolved)
+    })
+    .await;
+    let view = emulator.request(&id).unwrap();
+    assert_eq!(
+        view.jobs[0].deliveries.len(),
+        1,
+        "the webhook was delivered once"
+    );
+    assert_eq!(view.jobs[0].profiles.len(), 1, "reported once");
+    drop(second);
+    emulator.shutdown().await;
 }
