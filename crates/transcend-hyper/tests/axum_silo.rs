@@ -168,3 +168,60 @@ async fn the_layer_verifies_for_any_service_behind_it() {
     every_answer(url, &signer, &seen).await;
     server.abort();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_queued_service_persists_answers_and_workers_run_the_job() {
+    use transcend_hyper::silo::axum::QueuedWebhook;
+    use transcend_hyper::silo::queue::{EmbeddedQueue, JobQueue, QueueOptions, RunningWorkers};
+
+    let signer = TestSigner::new().unwrap();
+    let path = std::env::temp_dir().join(format!("axum-queue-{:032x}.redb", fastrand::u128(..)));
+    let queue = Arc::new(EmbeddedQueue::open(&path).unwrap());
+    let ran = Arc::new(AtomicUsize::new(0));
+    let counted = Arc::clone(&ran);
+    let workers = RunningWorkers::start(
+        Arc::clone(&queue),
+        client(),
+        QueueOptions::default().workers(1),
+        move |job| {
+            let counted = Arc::clone(&counted);
+            async move {
+                assert_eq!(job.core_identifier, "user-1");
+                counted.fetch_add(1, Ordering::SeqCst);
+                Ok(())
+            }
+        },
+    );
+    let webhook = QueuedWebhook::new(signer.verifier(client(), AUDIENCE), Arc::clone(&queue))
+        .waking(&workers);
+    let (url, task) = serve(Router::new().route_service("/transcend/webhook", webhook)).await;
+    let probe = Probe {
+        http: HttpClient::builder(hyper_util::rt::TokioExecutor::new()).build_http(),
+        url,
+    };
+    let delivery = signer
+        .webhook(
+            AUDIENCE,
+            &DsrJob::new(RequestAction::Erasure).with_core_identifier("user-1"),
+            "nonce-1",
+        )
+        .unwrap();
+    assert_eq!(probe.send(delivery.clone()).await, StatusCode::OK);
+    assert_eq!(
+        probe.send(delivery).await,
+        StatusCode::UNAUTHORIZED,
+        "replayed"
+    );
+    for _ in 0..6000 {
+        if ran.load(Ordering::SeqCst) == 1 && queue.stats().await.unwrap().depth == 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    assert_eq!(ran.load(Ordering::SeqCst), 1);
+    assert_eq!(queue.stats().await.unwrap().depth, 0);
+    workers.shutdown().await;
+    task.abort();
+    drop(queue);
+    let _ = std::fs::remove_file(&path);
+}

@@ -61,6 +61,29 @@
 //! # }
 //! ```
 //!
+//! With durable jobs, [`QueuedWebhook`] is the route's service: it persists each
+//! verified job in a [`JobQueue`](super::queue::JobQueue) and answers 200, and workers
+//! run the handler from the queue:
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! use std::sync::Arc;
+//! use axum::Router;
+//! use transcend_hyper::Client;
+//! use transcend_hyper::silo::axum::QueuedWebhook;
+//! use transcend_hyper::silo::queue::{EmbeddedQueue, QueueOptions, RunningWorkers};
+//! use transcend_hyper::silo::WebhookVerifier;
+//!
+//! let client = Client::from_env()?;
+//! let queue = Arc::new(EmbeddedQueue::open("silo-jobs.redb")?);
+//! let workers = RunningWorkers::start(Arc::clone(&queue), client.clone(), QueueOptions::default(),
+//!     |job| async move { job.reporter.erased().await });
+//! let webhook = QueuedWebhook::new(WebhookVerifier::new(client, "users-db"), queue)
+//!     .waking(&workers);
+//! let app: Router = Router::new().route_service("/transcend/webhook", webhook);
+//! # Ok(()) }
+//! ```
+//!
 //! Or a layer in front of any tower service, which puts the verified [`SiloJob`] in the
 //! request's extensions (axum's `Extension` extractor takes it from there) and runs the
 //! service in a span holding the job's action and request id:
@@ -273,6 +296,87 @@ where
                 }
                 Err(rejection) => Ok(refusal(&rejection).map(Body::from)),
             }
+        })
+    }
+}
+
+/// A tower service (for `Router::route_service`) that verifies each webhook, persists
+/// its job in a queue (the token's first use recorded with it) and answers 200; a
+/// delivery that cannot be persisted is answered 503. Workers
+/// ([`RunningWorkers`](super::queue::RunningWorkers)) run the handler from the queue.
+#[derive(Clone)]
+pub struct QueuedWebhook {
+    verifier: WebhookVerifier,
+    queue: std::sync::Arc<dyn super::queue::JobQueue>,
+    wake: Option<std::sync::Arc<tokio::sync::Notify>>,
+}
+
+impl std::fmt::Debug for QueuedWebhook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("QueuedWebhook")
+            .field("verifier", &self.verifier)
+            .finish_non_exhaustive()
+    }
+}
+
+impl QueuedWebhook {
+    /// Verifies with `verifier`, persists in `queue`.
+    pub fn new<Q: super::queue::JobQueue>(
+        verifier: WebhookVerifier,
+        queue: std::sync::Arc<Q>,
+    ) -> Self {
+        Self {
+            verifier,
+            queue,
+            wake: None,
+        }
+    }
+
+    /// Wakes an idle worker of `workers` as each job is queued (otherwise they find it
+    /// within their poll interval).
+    pub fn waking(mut self, workers: &super::queue::RunningWorkers) -> Self {
+        self.wake = Some(workers.waker());
+        self
+    }
+}
+
+impl tower_service::Service<Request<Body>> for QueuedWebhook {
+    type Response = Response;
+    type Error = Infallible;
+    type Future = Pin<Box<dyn Future<Output = Result<Response, Infallible>> + Send>>;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: Request<Body>) -> Self::Future {
+        let this = self.clone();
+        Box::pin(async move {
+            let (parts, body) = request.into_parts();
+            let body = match Limited::new(body, MAX_WEBHOOK_BYTES).collect().await {
+                Ok(body) => body.to_bytes(),
+                Err(_) => return Ok(too_large().map(Body::from)),
+            };
+            let request = Request::from_parts(parts, body);
+            let answer = match this
+                .verifier
+                .verify_into(&request, this.queue.as_ref())
+                .await
+            {
+                Ok(job) => {
+                    tracing::info!(
+                        action = %job.job.action,
+                        request = job.job.request_id().unwrap_or_default(),
+                        "job queued"
+                    );
+                    if let Some(wake) = &this.wake {
+                        wake.notify_one();
+                    }
+                    JobAnswer::Accepted.to_response()
+                }
+                Err(rejection) => refusal(&rejection),
+            };
+            Ok(answer.map(Body::from))
         })
     }
 }
