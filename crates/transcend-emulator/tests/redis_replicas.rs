@@ -24,7 +24,7 @@ use transcend_hyper::silo::queue::{JobQueue, QueueOptions, RedisQueue, RunningWo
 use transcend_hyper::types::RequestAction;
 
 const REPLICA: &str = "REDIS_REPLICA";
-const JOBS: usize = 60;
+const JOBS: usize = 200;
 
 /// A replica: works jobs from the Redis queue until killed, reporting each erasure
 /// after a random 50-150 ms (so kills land mid-job).
@@ -201,7 +201,7 @@ async fn three_replicas_killed_at_random_report_every_job_once() {
         replicas[i] = Replica::start(&emulator, &redis, &name);
     }
     // Each job takes at least 50 ms and six run at once: the first kill comes while
-    // most of the 60 remain.
+    // most of the 200 remain.
     assert!(kills > 0, "no replica was killed mid-run");
     all_done(&emulator, &ids, &redis).await;
     drop(replicas);
