@@ -48,6 +48,10 @@ pub enum Error {
         #[source]
         source: Box<dyn std::error::Error + Send + Sync>,
     },
+    /// A durable job queue could not take or give a job (see
+    /// [`silo::queue`](crate::silo::queue)).
+    #[error(transparent)]
+    Queue(#[from] crate::silo::queue::QueueError),
     /// A body to upload could not be read (a file, a reader).
     #[error("cannot read the upload {what}: {source}")]
     Source {
@@ -115,7 +119,9 @@ impl Error {
     pub fn is_retryable(&self) -> bool {
         match self {
             Self::Protocol(error) => error.is_retryable(),
-            Self::Connect { .. } | Self::Timeout { .. } | Self::Send { .. } => true,
+            Self::Connect { .. } | Self::Timeout { .. } | Self::Send { .. } | Self::Queue(_) => {
+                true
+            }
             _ => false,
         }
     }

@@ -158,8 +158,7 @@ impl Client {
             let key = format!("pull:{}", item.nonce.expose());
             let outcome = queue
                 .enqueue(&key, std::time::SystemTime::now() + KEPT, &job)
-                .await
-                .map_err(|e| Error::Config(e.to_string()))?;
+                .await?;
             if outcome == crate::silo::queue::Enqueued::Queued {
                 queued += 1;
             }
