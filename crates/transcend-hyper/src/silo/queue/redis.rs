@@ -165,6 +165,43 @@ impl RedisQueue {
             .collect()
     }
 
+    /// One entry of the group for `consumer` (`XREADGROUP … COUNT 1 STREAMS <stream>
+    /// <from>`): `0` reads back its own pending entries, `>` new ones.
+    async fn read_group(
+        &self,
+        consumer: &str,
+        from: &str,
+    ) -> Result<Vec<(String, Vec<(String, String)>)>, QueueError> {
+        let mut connection = self.connection.clone();
+        let reply: Value = redis::cmd("XREADGROUP")
+            .arg("GROUP")
+            .arg(GROUP)
+            .arg(consumer)
+            .arg("COUNT")
+            .arg(1)
+            .arg("STREAMS")
+            .arg(&self.stream)
+            .arg(from)
+            .query_async(&mut connection)
+            .await
+            .map_err(error)?;
+        // RESP2 answers a list of [stream, entries] pairs; RESP3 a map.
+        Ok(match &reply {
+            Value::Array(streams) => streams
+                .first()
+                .and_then(|s| match s {
+                    Value::Array(pair) => pair.get(1).map(Self::entries),
+                    _ => None,
+                })
+                .unwrap_or_default(),
+            Value::Map(streams) => streams
+                .first()
+                .map(|(_, v)| Self::entries(v))
+                .unwrap_or_default(),
+            _ => Vec::new(),
+        })
+    }
+
     /// How many times the entry was delivered (`XPENDING` for its id).
     async fn deliveries(&self, id: &str) -> Result<u32, QueueError> {
         let mut connection = self.connection.clone();
@@ -261,32 +298,7 @@ impl JobQueue for RedisQueue {
             // 1. What this consumer held when it last stopped.
             let drained = self.drained.lock().map_err(error)?.contains(consumer);
             if !drained {
-                let reply: Value = redis::cmd("XREADGROUP")
-                    .arg("GROUP")
-                    .arg(GROUP)
-                    .arg(consumer)
-                    .arg("COUNT")
-                    .arg(1)
-                    .arg("STREAMS")
-                    .arg(&self.stream)
-                    .arg("0")
-                    .query_async(&mut connection)
-                    .await
-                    .map_err(error)?;
-                let own = match &reply {
-                    Value::Array(streams) => streams
-                        .first()
-                        .and_then(|s| match s {
-                            Value::Array(pair) => pair.get(1).map(Self::entries),
-                            _ => None,
-                        })
-                        .unwrap_or_default(),
-                    Value::Map(streams) => streams
-                        .first()
-                        .map(|(_, v)| Self::entries(v))
-                        .unwrap_or_default(),
-                    _ => Vec::new(),
-                };
+                let own = self.read_group(consumer, "0").await?;
                 match own.into_iter().next() {
                     Some((id, fields)) => return self.lease_of(id, &fields).await,
                     None => {
@@ -316,32 +328,7 @@ impl JobQueue for RedisQueue {
                 return self.lease_of(id, &fields).await;
             }
             // 3. New entries.
-            let reply: Value = redis::cmd("XREADGROUP")
-                .arg("GROUP")
-                .arg(GROUP)
-                .arg(consumer)
-                .arg("COUNT")
-                .arg(1)
-                .arg("STREAMS")
-                .arg(&self.stream)
-                .arg(">")
-                .query_async(&mut connection)
-                .await
-                .map_err(error)?;
-            let new = match &reply {
-                Value::Array(streams) => streams
-                    .first()
-                    .and_then(|s| match s {
-                        Value::Array(pair) => pair.get(1).map(Self::entries),
-                        _ => None,
-                    })
-                    .unwrap_or_default(),
-                Value::Map(streams) => streams
-                    .first()
-                    .map(|(_, v)| Self::entries(v))
-                    .unwrap_or_default(),
-                _ => Vec::new(),
-            };
+            let new = self.read_group(consumer, ">").await?;
             match new.into_iter().next() {
                 Some((id, fields)) => self.lease_of(id, &fields).await,
                 None => Ok(None),
