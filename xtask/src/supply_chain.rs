@@ -4,8 +4,11 @@
 //! - **licences**: every dependency's licence expression uses only licences on the
 //!   allow list below;
 //! - **banned crates**: crates with an advisory that has no fixed release
-//!   (`rsa`, RUSTSEC-2023-0071) and a second TLS stack or crypto provider (`openssl`,
-//!   `native-tls`, `aws-lc-rs`): rustls with ring is the one TLS stack;
+//!   (`rsa`, RUSTSEC-2023-0071) and a second TLS stack (`openssl`, `native-tls`):
+//!   rustls with ring is the one TLS stack;
+//! - **opt-in crates**: `aws-lc-rs` (and its C library) only as transcend-proto's
+//!   optional ES384 backend (feature `aws-lc`): depended on by nothing else (so never
+//!   rustls's provider) and absent from every workspace crate's default build;
 //! - **weight**: how many crates `transcend-types` and `transcend-proto` pull in (normal
 //!   dependencies), printed, and held under a ceiling so that growth is a decision.
 //!
@@ -43,8 +46,21 @@ const BANNED: &[(&str, &str)] = &[
     ("openssl", "a second TLS stack: rustls is the one"),
     ("openssl-sys", "a second TLS stack: rustls is the one"),
     ("native-tls", "a second TLS stack: rustls is the one"),
-    ("aws-lc-rs", "a second crypto provider: ring is the one"),
-    ("aws-lc-sys", "a second crypto provider: ring is the one"),
+];
+
+/// Crates allowed only as a dependency of the named packages, and never in a default
+/// build: what they are for.
+const OPT_IN: &[(&str, &[&str], &str)] = &[
+    (
+        "aws-lc-rs",
+        &["transcend-proto"],
+        "transcend-proto's optional ES384 backend (feature `aws-lc`); TLS stays on ring",
+    ),
+    (
+        "aws-lc-sys",
+        &["aws-lc-rs"],
+        "AWS-LC's C library, under aws-lc-rs",
+    ),
 ];
 
 /// The most crates each core crate may pull in (itself included).
@@ -78,6 +94,26 @@ pub fn check() -> Result<(), String> {
             None => problems.push(format!("{name} {version}: no licence declared")),
         }
     }
+    problems.extend(opt_in_problems(&metadata));
+    let defaults = cargo(&[
+        "tree",
+        "--workspace",
+        "-e",
+        "normal",
+        "--prefix",
+        "none",
+        "--locked",
+    ])?;
+    for (krate, _, why) in OPT_IN {
+        if defaults
+            .lines()
+            .any(|line| line.split(' ').next() == Some(krate))
+        {
+            problems.push(format!(
+                "{krate} is in a default build; it must be opted into: {why}"
+            ));
+        }
+    }
     for (krate, ceiling) in CEILINGS {
         let count = weight(krate)?;
         println!(
@@ -98,6 +134,37 @@ pub fn check() -> Result<(), String> {
     } else {
         Err(format!("supply chain:\n  {}", problems.join("\n  ")))
     }
+}
+
+/// Opt-in crates depended on by a package other than the ones allowed.
+fn opt_in_problems(metadata: &Value) -> Vec<String> {
+    let names: std::collections::BTreeMap<&str, &str> = metadata["packages"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|p| Some((p["id"].as_str()?, p["name"].as_str()?)))
+        .collect();
+    let mut problems = Vec::new();
+    for node in metadata["resolve"]["nodes"]
+        .as_array()
+        .into_iter()
+        .flatten()
+    {
+        let Some(from) = node["id"].as_str().and_then(|id| names.get(id)) else {
+            continue;
+        };
+        for dep in node["deps"].as_array().into_iter().flatten() {
+            let Some(to) = dep["pkg"].as_str().and_then(|id| names.get(id)) else {
+                continue;
+            };
+            if let Some((_, allowed, why)) = OPT_IN.iter().find(|(name, ..)| name == to)
+                && !allowed.contains(from)
+            {
+                problems.push(format!("{from} depends on {to}, allowed only as {why}"));
+            }
+        }
+    }
+    problems
 }
 
 /// Whether an SPDX expression can be satisfied with allowed licences: each `OR`
@@ -160,5 +227,23 @@ mod tests {
     fn the_list_of_banned_crates_names_the_advisory() {
         let map: BTreeMap<_, _> = BANNED.iter().copied().collect();
         assert!(map["rsa"].contains("RUSTSEC-2023-0071"));
+    }
+
+    #[test]
+    fn an_opt_in_crate_is_refused_under_another_package() {
+        let metadata = serde_json::json!({
+            "packages": [
+                {"id": "p", "name": "transcend-proto"},
+                {"id": "r", "name": "rustls"},
+                {"id": "a", "name": "aws-lc-rs"},
+            ],
+            "resolve": {"nodes": [
+                {"id": "p", "deps": [{"pkg": "a"}]},
+                {"id": "r", "deps": [{"pkg": "a"}]},
+            ]},
+        });
+        let problems = opt_in_problems(&metadata);
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(problems[0].starts_with("rustls depends on aws-lc-rs"));
     }
 }

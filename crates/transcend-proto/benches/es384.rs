@@ -1,10 +1,10 @@
 //! ES384 verification of webhook tokens against OpenSSL's on the same machine, in the
-//! same run: `VerificationKey::verify` (ring, plus the token's base64url and claims)
-//! against `openssl speed ecdsap384` (the bare signature check), and against the
-//! p384 crate's verify of the same tokens (the code this replaced).
+//! same run: `VerificationKey::verify` (the signature plus the token's base64url and
+//! claims) against `openssl speed ecdsap384` (the bare signature check), against ring's
+//! bare check (the default backend) and against the p384 crate's (the code ring replaced).
 //!
-//! Run: `cargo bench -p transcend-proto --bench es384`. Without `openssl` on the PATH
-//! the OpenSSL column is left out.
+//! Run: `cargo bench -p transcend-proto --features aws-lc --bench es384` (AWS-LC), or
+//! without the feature (ring). Without `openssl` on the PATH the OpenSSL row is left out.
 
 use std::hint::black_box;
 use std::process::Command;
@@ -71,7 +71,11 @@ fn main() {
 
     let key = VerificationKey::from_pem(&public_pem).unwrap();
     let p384_key = p384::ecdsa::VerifyingKey::from_public_key_pem(&public_pem).unwrap();
-    let (mut ours, mut p384s, mut openssls) = (Vec::new(), Vec::new(), Vec::new());
+    let point = p384_key.to_encoded_point(false).as_bytes().to_vec();
+    let ring_key =
+        ring::signature::UnparsedPublicKey::new(&ring::signature::ECDSA_P384_SHA384_FIXED, point);
+    let (mut ours, mut p384s, mut rings, mut openssls) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for _ in 0..ROUNDS {
         ours.push(rate(&tokens, |token| {
             let token = transcend_proto::SombraToken::new(token);
@@ -83,16 +87,32 @@ fn main() {
             let signature = p384::ecdsa::Signature::from_slice(&signature).unwrap();
             p384_key.verify(signed.as_bytes(), &signature).unwrap();
         }));
+        rings.push(rate(&tokens, |token| {
+            let (signed, signature) = token.rsplit_once('.').unwrap();
+            let signature = URL_SAFE_NO_PAD.decode(signature).unwrap();
+            ring_key.verify(signed.as_bytes(), &signature).unwrap();
+        }));
         if let Some(rate) = openssl() {
             openssls.push(rate);
         }
     }
-    let (ours, p384s) = (median(ours), median(p384s));
+    let (ours, p384s, rings) = (median(ours), median(p384s), median(rings));
+    let backend = if cfg!(feature = "aws-lc") {
+        "AWS-LC"
+    } else {
+        "ring"
+    };
     println!(
         "| ES384 verifications per second (median of {ROUNDS} alternating rounds) | rate | ours against it |"
     );
     println!("|---|---|---|");
-    println!("| `VerificationKey::verify` (ring; base64url and claims included) | {ours:.0}/s | |");
+    println!(
+        "| `VerificationKey::verify` ({backend}; base64url and claims included) | {ours:.0}/s | |"
+    );
+    println!(
+        "| ring, bare signature check | {rings:.0}/s | **{:.2}** |",
+        ours / rings
+    );
     println!(
         "| p384 crate, bare signature check | {p384s:.0}/s | **{:.2}** |",
         ours / p384s

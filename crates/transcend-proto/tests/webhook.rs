@@ -302,3 +302,88 @@ fn job_answers_round_trip() {
         StatusCode::NO_CONTENT
     );
 }
+
+/// With the `aws-lc` feature the signature is checked by AWS-LC; ring (the default)
+/// must accept exactly the same signatures. Each case takes a genuine token and
+/// replaces its signature with a variant: itself, a bit flipped, `s` replaced by
+/// `n - s` (the other valid form), `r` or `s` zero or the group order, or random bytes.
+#[cfg(feature = "aws-lc")]
+#[test]
+fn aws_lc_and_ring_accept_the_same_signatures() {
+    use proptest::prelude::*;
+    use proptest::test_runner::{Config, TestRunner};
+
+    // The order of P-384's group, big-endian.
+    const N: [u8; 48] = [
+        0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+        0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xc7, 0x63, 0x4d, 0x81, 0xf4, 0x37,
+        0x2d, 0xdf, 0x58, 0x1a, 0x0d, 0xb2, 0x48, 0xb0, 0xa7, 0x7a, 0xec, 0xec, 0x19, 0x6a, 0xcc,
+        0xc5, 0x29, 0x73,
+    ];
+    fn n_minus(s: &[u8]) -> Vec<u8> {
+        let mut out = vec![0u8; 48];
+        let mut borrow = 0i16;
+        for i in (0..48).rev() {
+            let d = N[i] as i16 - s[i] as i16 - borrow;
+            borrow = i16::from(d < 0);
+            out[i] = d.rem_euclid(256) as u8;
+        }
+        out
+    }
+
+    let keys = keys();
+    let spki = p384::pkcs8::DecodePublicKey::from_public_key_pem(&keys.public_pem);
+    let public: p384::PublicKey = spki.unwrap();
+    let point = p384::elliptic_curve::sec1::ToEncodedPoint::to_encoded_point(&public, false);
+    let ring_key = ring::signature::UnparsedPublicKey::new(
+        &ring::signature::ECDSA_P384_SHA384_FIXED,
+        point.as_bytes().to_vec(),
+    );
+    let key = VerificationKey::from_pem(&keys.public_pem).unwrap();
+
+    let variant = (
+        0u8..6,
+        any::<u16>(),
+        proptest::collection::vec(any::<u8>(), 96),
+    );
+    let mut runner = TestRunner::new(Config {
+        cases: 256,
+        ..Config::default()
+    });
+    let accepted = std::cell::Cell::new(0usize);
+    runner
+        .run(&(any::<u32>(), variant), |(user, (kind, bit, random))| {
+            let claims = SombraTokenClaims::new(
+                AUDIENCE,
+                format!("user-{user}"),
+                now(),
+                Duration::from_secs(300),
+            );
+            let token = sign_sombra_token(&claims, &keys.private_pem).unwrap();
+            let (signed, signature) = token.expose().rsplit_once('.').unwrap();
+            let mut sig = URL_SAFE_NO_PAD.decode(signature).unwrap();
+            match kind {
+                0 => {}
+                1 => sig[usize::from(bit) % 96] ^= 1 << (bit % 8),
+                2 => {
+                    let s = n_minus(&sig[48..]);
+                    sig[48..].copy_from_slice(&s);
+                }
+                3 => sig[..48].fill(0),
+                4 => sig[48..].copy_from_slice(&N),
+                _ => sig.copy_from_slice(&random),
+            }
+            let forged = SombraToken::new(format!("{signed}.{}", URL_SAFE_NO_PAD.encode(&sig)));
+            let ours = key.verify(&forged, AUDIENCE, now());
+            let ring_ok = ring_key.verify(signed.as_bytes(), &sig).is_ok();
+            prop_assert_eq!(ours.is_ok(), ring_ok, "variant {}", kind);
+            if let Err(rejection) = ours {
+                prop_assert!(matches!(rejection, TokenRejection::BadSignature));
+            } else {
+                accepted.set(accepted.get() + 1);
+            }
+            Ok(())
+        })
+        .unwrap();
+    assert!(accepted.get() > 0, "no case kept a valid signature");
+}
