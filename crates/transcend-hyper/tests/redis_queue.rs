@@ -204,3 +204,135 @@ async fn a_job_that_always_fails_is_dead_lettered_after_its_budget() {
     let stats = queue.stats().await.unwrap();
     assert_eq!((stats.depth, stats.dead_letters), (1, 0));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_job_waits_its_backoff_then_any_replica_takes_it() {
+    let Some(redis) = RedisServer::start() else {
+        return;
+    };
+    let (a, b) = (replica(&redis).await, replica(&redis).await);
+    a.enqueue("jti-1", in_an_hour(), &job("ada")).await.unwrap();
+    let lease = Duration::from_secs(60);
+    let held = take(&a, "a", lease).await;
+    a.release(&held, "boom", Duration::from_secs(30), 8)
+        .await
+        .unwrap();
+    // Released with a 30 s backoff under a 60 s lease: it stands as idle as 30 s of a
+    // lease. Not past a 60 s lease, so not taken over yet (that would take 30 s more)…
+    assert!(b.next("b", lease).await.unwrap().is_none());
+    // …but past a 29 s one: its idle time is the backoff's remainder of the lease.
+    let retried = b
+        .next("b", Duration::from_secs(29))
+        .await
+        .unwrap()
+        .expect("a released job is taken once its backoff has passed");
+    assert_eq!(
+        (retried.id.as_str(), retried.deliveries),
+        (held.id.as_str(), 2)
+    );
+    assert_eq!(b.stats().await.unwrap().retries, 1);
+
+    // A short backoff under a long lease: released for 100 ms by a replica working with
+    // the 60 s lease again, the job stands 59.9 s idle at once, where 100 ms more make
+    // it past the lease.
+    assert!(b.next("b", lease).await.unwrap().is_none());
+    b.release(&retried, "boom", Duration::from_millis(100), 8)
+        .await
+        .unwrap();
+    let again = a
+        .next("a", Duration::from_millis(59_900))
+        .await
+        .unwrap()
+        .expect("idle for the lease less the backoff");
+    assert_eq!((again.id.as_str(), again.deliveries), (held.id.as_str(), 3));
+}
+
+/// Two replicas' workers; one job runs for four leases (the workers renew it) while the
+/// other replica keeps taking jobs: the long job is never handed to it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn workers_renew_a_long_jobs_lease_and_no_other_replica_takes_it() {
+    let Some(redis) = RedisServer::start() else {
+        return;
+    };
+    let (a, b) = (
+        Arc::new(replica(&redis).await),
+        Arc::new(replica(&redis).await),
+    );
+    a.enqueue("jti-long", in_an_hour(), &job("long"))
+        .await
+        .unwrap();
+    let runs = Arc::new(std::sync::Mutex::new(Vec::<(String, String)>::new()));
+    let client = Client::builder()
+        .base_url("http://127.0.0.1:9")
+        .api_key("k")
+        .build()
+        .unwrap();
+    let lease = Duration::from_secs(3);
+    let start = |queue: &Arc<RedisQueue>, name: &'static str| {
+        let runs = Arc::clone(&runs);
+        RunningWorkers::start(
+            Arc::clone(queue),
+            client.clone(),
+            QueueOptions::default()
+                .workers(1)
+                .consumer(name)
+                .lease(lease)
+                .poll_interval(Duration::from_millis(20)),
+            move |job| {
+                let person = job.core_identifier.clone();
+                runs.lock().unwrap().push((name.to_owned(), person.clone()));
+                async move {
+                    if person == "long" {
+                        // Four leases' work; renewed every lease / 3.
+                        tokio::time::sleep(lease * 4).await;
+                    }
+                    Ok(())
+                }
+            },
+        )
+    };
+    let workers_a = start(&a, "a");
+    // The long job is a's before b starts.
+    for _ in 0..6000 {
+        if !runs.lock().unwrap().is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let workers_b = start(&b, "b");
+    // b works while a's long job runs: short jobs, queued over the long job's time.
+    for i in 0..8 {
+        b.enqueue(
+            &format!("jti-{i}"),
+            in_an_hour(),
+            &job(&format!("short-{i}")),
+        )
+        .await
+        .unwrap();
+        workers_b.notify_queued();
+        tokio::time::sleep(lease / 2).await;
+    }
+    for _ in 0..6000 {
+        let stats = a.stats().await.unwrap();
+        if (stats.depth, stats.in_flight) == (0, 0) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    workers_a.shutdown().await;
+    workers_b.shutdown().await;
+    let runs = runs.lock().unwrap().clone();
+    let long: Vec<_> = runs.iter().filter(|(_, person)| person == "long").collect();
+    assert_eq!(long.len(), 1, "the long job ran once: {runs:?}");
+    assert_eq!(long[0].0, "a");
+    assert!(
+        runs.iter().any(|(by, _)| by == "b"),
+        "replica b was taking jobs meanwhile: {runs:?}"
+    );
+    assert_eq!(runs.len(), 9, "every job ran once: {runs:?}");
+    let stats = a.stats().await.unwrap();
+    assert_eq!(
+        (stats.depth, stats.in_flight, stats.dead_letters),
+        (0, 0, 0)
+    );
+}

@@ -13,14 +13,17 @@
 //!   (`XREADGROUP … >`).
 //! - **Leases** are the entries' idle time: a long job renews its lease with `XCLAIM …
 //!   JUSTID` by its own consumer, which resets the idle time.
-//! - **Done** is `XACK` + `XDEL` in one script. A failed job stays pending and is taken
-//!   over once its lease runs out; once delivered `budget` times it is appended to the
-//!   dead letters *before* it is acknowledged.
+//! - **Done** is `XACK` + `XDEL` in one script. A failed job stays pending, its idle time
+//!   set (`XCLAIM … IDLE`) to the lease less the backoff, so that any replica takes it
+//!   over (`XAUTOCLAIM`) once the backoff has passed: a backoff longer than the lease
+//!   waits the lease. Once delivered `budget` times it is appended to the dead letters
+//!   *before* it is acknowledged.
 //! - No `MAXLEN` trimming: an entry leaves the stream only when it is done or
 //!   dead-lettered.
 
 use std::collections::HashSet;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime};
 
 use redis::aio::ConnectionManager;
@@ -49,6 +52,17 @@ const DEAD_LETTER: &str = r"
 redis.call('XADD', KEYS[2], '*', 'job', ARGV[3], 'error', ARGV[4], 'deliveries', ARGV[5], 'from', ARGV[2])
 redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])
 redis.call('XDEL', KEYS[1], ARGV[2])
+return 1
+";
+
+/// A failed job's retry: counted, and its idle time set so that it is past the lease
+/// (`ARGV[3]`, what `XAUTOCLAIM` waits for) once the backoff has passed. The holder keeps
+/// it (`JUSTID`: no delivery counted). An entry no longer pending is left alone.
+const RETRY: &str = r"
+local rows = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[2], ARGV[2], 1)
+if #rows == 0 then return 0 end
+redis.call('INCR', KEYS[2])
+redis.call('XCLAIM', KEYS[1], ARGV[1], rows[1][2], 0, ARGV[2], 'IDLE', ARGV[3], 'JUSTID')
 return 1
 ";
 
@@ -88,6 +102,9 @@ pub struct RedisQueue {
     replay_prefix: String,
     /// Consumers whose own pending entries were read back since this value was made.
     drained: Mutex<HashSet<String>>,
+    /// The lease last asked for by `next`, in milliseconds: what a retry's idle time is
+    /// measured against.
+    lease_ms: AtomicU64,
 }
 
 impl std::fmt::Debug for RedisQueue {
@@ -137,6 +154,7 @@ impl RedisQueue {
             replay_prefix: format!("{{{name}}}:replay:"),
             stream,
             drained: Mutex::new(HashSet::new()),
+            lease_ms: AtomicU64::new(60_000),
         })
     }
 
@@ -294,6 +312,7 @@ impl JobQueue for RedisQueue {
         lease: Duration,
     ) -> StoreFuture<'a, Result<Option<Lease>, QueueError>> {
         Box::pin(async move {
+            self.lease_ms.store(millis(lease), Ordering::Relaxed);
             let mut connection = self.connection.clone();
             // 1. What this consumer held when it last stopped.
             let drained = self.drained.lock().map_err(error)?.contains(consumer);
@@ -395,7 +414,7 @@ impl JobQueue for RedisQueue {
         &'a self,
         lease: &'a Lease,
         message: &'a str,
-        _backoff: Duration,
+        backoff: Duration,
         budget: u32,
     ) -> StoreFuture<'a, Result<Released, QueueError>> {
         Box::pin(async move {
@@ -415,10 +434,17 @@ impl JobQueue for RedisQueue {
                     .map_err(error)?;
                 return Ok(Released::DeadLettered);
             }
-            // Left pending: taken over (by any replica) once its lease runs out.
-            let _: i64 = redis::cmd("INCR")
-                .arg(&self.retries)
-                .query_async(&mut connection)
+            // Left pending, as idle as a lease less the backoff: any replica takes it
+            // over once the backoff has passed.
+            let lease_ms = self.lease_ms.load(Ordering::Relaxed);
+            let idle = lease_ms.saturating_sub(millis(backoff));
+            let _: i64 = Script::new(RETRY)
+                .key(&self.stream)
+                .key(&self.retries)
+                .arg(GROUP)
+                .arg(&lease.id)
+                .arg(idle)
+                .invoke_async(&mut connection)
                 .await
                 .map_err(error)?;
             Ok(Released::Retry)

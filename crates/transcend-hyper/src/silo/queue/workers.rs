@@ -23,7 +23,7 @@ pub struct QueueOptions {
     /// Times a job is handed out before it moves to the dead letters (default 8).
     pub budget: u32,
     /// The wait before a failed job is handed out again; it doubles with each
-    /// delivery, up to 5 minutes (default 1 s).
+    /// delivery, up to 5 minutes (default 1 s). A `RedisQueue` waits at most the lease.
     pub backoff: Duration,
     /// How often an idle worker looks for jobs another process queued (default 1 s;
     /// jobs this process queues wake a worker at once).
