@@ -336,3 +336,91 @@ async fn workers_renew_a_long_jobs_lease_and_no_other_replica_takes_it() {
         (0, 0, 0)
     );
 }
+
+/// Entries the queue did not write are never handed to a handler and never stop the
+/// queue: one whose data was deleted while pending is acknowledged; one that is not a
+/// job is moved to the dead letters with what it held; the job behind them runs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn entries_that_are_not_jobs_are_set_aside() {
+    let Some(redis) = RedisServer::start() else {
+        return;
+    };
+    let queue = replica(&redis).await;
+    let client = redis::Client::open(redis.url.as_str()).unwrap();
+    let mut raw = client.get_multiplexed_async_connection().await.unwrap();
+    let stream = "{users-db}:jobs";
+    // Delivered to "a" and then deleted: pending without data.
+    let _: String = redis::cmd("XADD")
+        .arg(stream)
+        .arg("*")
+        .arg("job")
+        .arg("{}")
+        .query_async(&mut raw)
+        .await
+        .unwrap();
+    let _: redis::Value = redis::cmd("XREADGROUP")
+        .arg("GROUP")
+        .arg("silo")
+        .arg("a")
+        .arg("COUNT")
+        .arg(1)
+        .arg("STREAMS")
+        .arg(stream)
+        .arg(">")
+        .query_async(&mut raw)
+        .await
+        .unwrap();
+    let deleted: Vec<redis::Value> = redis::cmd("XRANGE")
+        .arg(stream)
+        .arg("-")
+        .arg("+")
+        .query_async(&mut raw)
+        .await
+        .unwrap();
+    assert_eq!(deleted.len(), 1);
+    let _: i64 = redis::cmd("XTRIM")
+        .arg(stream)
+        .arg("MAXLEN")
+        .arg(0)
+        .query_async(&mut raw)
+        .await
+        .unwrap();
+    // Not a job at all, then a real one.
+    let _: String = redis::cmd("XADD")
+        .arg(stream)
+        .arg("*")
+        .arg("job")
+        .arg("not json")
+        .query_async(&mut raw)
+        .await
+        .unwrap();
+    queue
+        .enqueue("jti-1", in_an_hour(), &job("ada"))
+        .await
+        .unwrap();
+
+    let lease = take(&queue, "a", Duration::from_secs(60)).await;
+    assert_eq!(lease.job.core_identifier, "ada");
+    queue.ack(&lease).await.unwrap();
+    let stats = queue.stats().await.unwrap();
+    assert_eq!(
+        (stats.depth, stats.in_flight, stats.dead_letters),
+        (0, 0, 1),
+        "{stats:?}"
+    );
+    let dead: Vec<(String, Vec<(String, String)>)> = redis::cmd("XRANGE")
+        .arg("{users-db}:dead")
+        .arg("-")
+        .arg("+")
+        .query_async(&mut raw)
+        .await
+        .unwrap();
+    let fields = &dead[0].1;
+    assert!(fields.contains(&("job".to_owned(), "not json".to_owned())));
+    assert!(
+        fields
+            .iter()
+            .any(|(k, v)| k == "error" && v.starts_with("not a job this queue can read")),
+        "{fields:?}"
+    );
+}

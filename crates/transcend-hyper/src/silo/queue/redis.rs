@@ -18,16 +18,26 @@
 //!   over (`XAUTOCLAIM`) once the backoff has passed: a backoff longer than the lease
 //!   waits the lease. Once delivered `budget` times it is appended to the dead letters
 //!   *before* it is acknowledged.
+//! - **Entries the queue did not write** never reach a handler nor stop the queue: one
+//!   deleted while pending is acknowledged; one that does not read as a job is moved to
+//!   the dead letters with its raw `job` field and the reason (counted by `stats`, not
+//!   listed by `dead_letters`, which returns jobs).
+//! - Replies are read with the redis crate's stream types (`streams` feature).
 //! - No `MAXLEN` trimming: an entry leaves the stream only when it is done or
 //!   dead-lettered.
 
 use std::collections::HashSet;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{LazyLock, Mutex};
 use std::time::{Duration, SystemTime};
 
 use redis::aio::ConnectionManager;
-use redis::{Script, Value};
+use redis::streams::{
+    StreamAutoClaimOptions, StreamAutoClaimReply, StreamClaimOptions, StreamId,
+    StreamPendingCountReply, StreamPendingReply, StreamRangeReply, StreamReadOptions,
+    StreamReadReply,
+};
+use redis::{AsyncCommands, Script};
 
 use super::{
     DeadLetter, Enqueued, JobQueue, Lease, QueueError, QueueStats, QueuedJob, Released, StoreFuture,
@@ -35,38 +45,56 @@ use super::{
 
 const GROUP: &str = "silo";
 
-const ENQUEUE: &str = r"
+static ENQUEUE: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
 redis.call('XADD', KEYS[2], '*', 'job', ARGV[2])
 redis.call('SET', KEYS[1], '1', 'PX', ARGV[1])
 return 1
-";
+",
+    )
+});
 
-const ACK: &str = r"
+static ACK: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
 redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])
 redis.call('XDEL', KEYS[1], ARGV[2])
 return 1
-";
+",
+    )
+});
 
-const DEAD_LETTER: &str = r"
+static DEAD_LETTER: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
 redis.call('XADD', KEYS[2], '*', 'job', ARGV[3], 'error', ARGV[4], 'deliveries', ARGV[5], 'from', ARGV[2])
 redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])
 redis.call('XDEL', KEYS[1], ARGV[2])
 return 1
-";
+",
+    )
+});
 
 /// A failed job's retry: counted, and its idle time set so that it is past the lease
 /// (`ARGV[3]`, what `XAUTOCLAIM` waits for) once the backoff has passed. The holder keeps
 /// it (`JUSTID`: no delivery counted). An entry no longer pending is left alone.
-const RETRY: &str = r"
+static RETRY: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
 local rows = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[2], ARGV[2], 1)
 if #rows == 0 then return 0 end
 redis.call('INCR', KEYS[2])
 redis.call('XCLAIM', KEYS[1], ARGV[1], rows[1][2], 0, ARGV[2], 'IDLE', ARGV[3], 'JUSTID')
 return 1
-";
+",
+    )
+});
 
-const REQUEUE: &str = r"
+static REQUEUE: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
 local found = redis.call('XRANGE', KEYS[2], ARGV[1], ARGV[1])
 if #found == 0 then return 0 end
 local fields = found[1][2]
@@ -78,7 +106,9 @@ for i = 1, #fields, 2 do
   end
 end
 return 0
-";
+",
+    )
+});
 
 /// A silo's jobs in a Redis stream, shared by its replicas. See the module's
 /// documentation for the commands; needs Redis 6.2 or later (`XAUTOCLAIM`).
@@ -134,14 +164,8 @@ impl RedisQueue {
         name: &str,
     ) -> Result<Self, QueueError> {
         let stream = format!("{{{name}}}:jobs");
-        let created: redis::RedisResult<Value> = redis::cmd("XGROUP")
-            .arg("CREATE")
-            .arg(&stream)
-            .arg(GROUP)
-            .arg("0")
-            .arg("MKSTREAM")
-            .query_async(&mut connection)
-            .await;
+        let created: redis::RedisResult<()> =
+            connection.xgroup_create_mkstream(&stream, GROUP, "0").await;
         match created {
             Ok(_) => {}
             Err(e) if e.code() == Some("BUSYGROUP") => {}
@@ -158,116 +182,82 @@ impl RedisQueue {
         })
     }
 
-    /// The entries of a stream reply (`XREADGROUP`, `XAUTOCLAIM`'s second element,
-    /// `XRANGE`): (id, fields).
-    fn entries(value: &Value) -> Vec<(String, Vec<(String, String)>)> {
-        let Value::Array(items) = value else {
-            return Vec::new();
-        };
-        items
-            .iter()
-            .filter_map(|item| {
-                let Value::Array(pair) = item else {
-                    return None;
-                };
-                let id = text(pair.first()?)?;
-                let Value::Array(fields) = pair.get(1)? else {
-                    return None;
-                };
-                let fields = fields
-                    .chunks(2)
-                    .filter_map(|kv| Some((text(kv.first()?)?, text(kv.get(1)?)?)))
-                    .collect();
-                Some((id, fields))
-            })
-            .collect()
-    }
-
     /// One entry of the group for `consumer` (`XREADGROUP … COUNT 1 STREAMS <stream>
     /// <from>`): `0` reads back its own pending entries, `>` new ones.
-    async fn read_group(
-        &self,
-        consumer: &str,
-        from: &str,
-    ) -> Result<Vec<(String, Vec<(String, String)>)>, QueueError> {
+    async fn read_group(&self, consumer: &str, from: &str) -> Result<Option<StreamId>, QueueError> {
         let mut connection = self.connection.clone();
-        let reply: Value = redis::cmd("XREADGROUP")
-            .arg("GROUP")
-            .arg(GROUP)
-            .arg(consumer)
-            .arg("COUNT")
-            .arg(1)
-            .arg("STREAMS")
-            .arg(&self.stream)
-            .arg(from)
-            .query_async(&mut connection)
+        let options = StreamReadOptions::default().group(GROUP, consumer).count(1);
+        let reply: Option<StreamReadReply> = connection
+            .xread_options(&[&self.stream], &[from], &options)
             .await
             .map_err(error)?;
-        // RESP2 answers a list of [stream, entries] pairs; RESP3 a map.
-        Ok(match &reply {
-            Value::Array(streams) => streams
-                .first()
-                .and_then(|s| match s {
-                    Value::Array(pair) => pair.get(1).map(Self::entries),
-                    _ => None,
-                })
-                .unwrap_or_default(),
-            Value::Map(streams) => streams
-                .first()
-                .map(|(_, v)| Self::entries(v))
-                .unwrap_or_default(),
-            _ => Vec::new(),
-        })
+        Ok(reply
+            .and_then(|reply| reply.keys.into_iter().next())
+            .and_then(|key| key.ids.into_iter().next()))
     }
 
-    /// How many times the entry was delivered (`XPENDING` for its id).
-    async fn deliveries(&self, id: &str) -> Result<u32, QueueError> {
+    /// The pending entry `id`: its holder and how many times it was delivered.
+    async fn pending(&self, id: &str) -> Result<Option<(String, u32)>, QueueError> {
         let mut connection = self.connection.clone();
-        let reply: Value = redis::cmd("XPENDING")
-            .arg(&self.stream)
-            .arg(GROUP)
-            .arg(id)
-            .arg(id)
-            .arg(1)
-            .query_async(&mut connection)
+        let reply: StreamPendingCountReply = connection
+            .xpending_count(&self.stream, GROUP, id, id, 1)
             .await
             .map_err(error)?;
-        let count = match &reply {
-            Value::Array(rows) => match rows.first() {
-                Some(Value::Array(row)) => match row.get(3) {
-                    Some(Value::Int(n)) => *n,
-                    _ => 1,
-                },
-                _ => 1,
-            },
-            _ => 1,
-        };
-        Ok(u32::try_from(count).unwrap_or(u32::MAX))
+        Ok(reply.ids.into_iter().next().map(|entry| {
+            let deliveries = u32::try_from(entry.times_delivered).unwrap_or(u32::MAX);
+            (entry.consumer, deliveries)
+        }))
     }
 
-    async fn lease_of(
-        &self,
-        id: String,
-        fields: &[(String, String)],
-    ) -> Result<Option<Lease>, QueueError> {
-        let Some((_, json)) = fields.iter().find(|(k, _)| k == "job") else {
-            return Ok(None);
+    /// The lease on an entry just handed to a consumer; `first` when it came new (its
+    /// first delivery), otherwise its deliveries are read from the pending list.
+    ///
+    /// An entry that is not a job (deleted by hand, or written by something else) is
+    /// never handed out: a deleted one is acknowledged, an unreadable one moved to the
+    /// dead letters with what it held. `None` then: the caller looks again.
+    async fn lease_of(&self, entry: StreamId, first: bool) -> Result<Option<Lease>, QueueError> {
+        let raw: Option<String> = entry.get("job");
+        let parsed = raw.as_deref().map(serde_json::from_str::<QueuedJob>);
+        let job = match parsed {
+            Some(Ok(job)) => job,
+            Some(Err(e)) => {
+                let mut connection = self.connection.clone();
+                let _: i64 = DEAD_LETTER
+                    .key(&self.stream)
+                    .key(&self.dead)
+                    .arg(GROUP)
+                    .arg(&entry.id)
+                    .arg(raw.unwrap_or_default())
+                    .arg(format!("not a job this queue can read: {e}"))
+                    .arg(1)
+                    .invoke_async(&mut connection)
+                    .await
+                    .map_err(error)?;
+                tracing::error!(id = %entry.id, error = %e, "an unreadable entry was dead-lettered");
+                return Ok(None);
+            }
+            None => {
+                let mut connection = self.connection.clone();
+                let _: i64 = connection
+                    .xack(&self.stream, GROUP, &[&entry.id])
+                    .await
+                    .map_err(error)?;
+                return Ok(None);
+            }
         };
-        let job: QueuedJob = serde_json::from_str(json).map_err(error)?;
-        let deliveries = self.deliveries(&id).await?;
+        let deliveries = if first {
+            1
+        } else {
+            match self.pending(&entry.id).await? {
+                Some((_, deliveries)) => deliveries,
+                None => return Ok(None),
+            }
+        };
         Ok(Some(Lease {
-            id,
+            id: entry.id,
             deliveries,
             job,
         }))
-    }
-}
-
-fn text(value: &Value) -> Option<String> {
-    match value {
-        Value::BulkString(bytes) => String::from_utf8(bytes.clone()).ok(),
-        Value::SimpleString(s) => Some(s.clone()),
-        _ => None,
     }
 }
 
@@ -290,7 +280,7 @@ impl JobQueue for RedisQueue {
                 .duration_since(SystemTime::now())
                 .unwrap_or_default();
             let mut connection = self.connection.clone();
-            let queued: i64 = Script::new(ENQUEUE)
+            let queued: i64 = ENQUEUE
                 .key(format!("{}{replay_key}", self.replay_prefix))
                 .key(&self.stream)
                 .arg(millis(ttl))
@@ -313,45 +303,54 @@ impl JobQueue for RedisQueue {
     ) -> StoreFuture<'a, Result<Option<Lease>, QueueError>> {
         Box::pin(async move {
             self.lease_ms.store(millis(lease), Ordering::Relaxed);
-            let mut connection = self.connection.clone();
-            // 1. What this consumer held when it last stopped.
-            let drained = self.drained.lock().map_err(error)?.contains(consumer);
-            if !drained {
-                let own = self.read_group(consumer, "0").await?;
-                match own.into_iter().next() {
-                    Some((id, fields)) => return self.lease_of(id, &fields).await,
-                    None => {
-                        self.drained
-                            .lock()
-                            .map_err(error)?
-                            .insert(consumer.to_owned());
+            // Entries that are not jobs are set aside as they are met (`lease_of`);
+            // a few rounds, then the caller's next poll goes on.
+            for _ in 0..8 {
+                // 1. What this consumer held when it last stopped.
+                let drained = self.drained.lock().map_err(error)?.contains(consumer);
+                if !drained {
+                    match self.read_group(consumer, "0").await? {
+                        Some(entry) => match self.lease_of(entry, false).await? {
+                            Some(lease) => return Ok(Some(lease)),
+                            None => continue,
+                        },
+                        None => {
+                            self.drained
+                                .lock()
+                                .map_err(error)?
+                                .insert(consumer.to_owned());
+                        }
                     }
                 }
+                // 2. Entries idle past the lease: a dead consumer's, or released.
+                let mut connection = self.connection.clone();
+                let claimed: StreamAutoClaimReply = connection
+                    .xautoclaim_options(
+                        &self.stream,
+                        GROUP,
+                        consumer,
+                        millis(lease),
+                        "0",
+                        StreamAutoClaimOptions::default().count(1),
+                    )
+                    .await
+                    .map_err(error)?;
+                if let Some(entry) = claimed.claimed.into_iter().next() {
+                    match self.lease_of(entry, false).await? {
+                        Some(lease) => return Ok(Some(lease)),
+                        None => continue,
+                    }
+                }
+                // 3. New entries.
+                match self.read_group(consumer, ">").await? {
+                    Some(entry) => match self.lease_of(entry, true).await? {
+                        Some(lease) => return Ok(Some(lease)),
+                        None => continue,
+                    },
+                    None => return Ok(None),
+                }
             }
-            // 2. Entries idle past the lease: a dead consumer's, or released.
-            let reply: Value = redis::cmd("XAUTOCLAIM")
-                .arg(&self.stream)
-                .arg(GROUP)
-                .arg(consumer)
-                .arg(millis(lease))
-                .arg("0")
-                .arg("COUNT")
-                .arg(1)
-                .query_async(&mut connection)
-                .await
-                .map_err(error)?;
-            if let Value::Array(parts) = &reply
-                && let Some(claimed) = parts.get(1)
-                && let Some((id, fields)) = Self::entries(claimed).into_iter().next()
-            {
-                return self.lease_of(id, &fields).await;
-            }
-            // 3. New entries.
-            let new = self.read_group(consumer, ">").await?;
-            match new.into_iter().next() {
-                Some((id, fields)) => self.lease_of(id, &fields).await,
-                None => Ok(None),
-            }
+            Ok(None)
         })
     }
 
@@ -362,34 +361,19 @@ impl JobQueue for RedisQueue {
     ) -> StoreFuture<'a, Result<(), QueueError>> {
         Box::pin(async move {
             // The holder claims its own entry again: its idle time starts over.
-            let mut connection = self.connection.clone();
-            let consumers: Value = redis::cmd("XPENDING")
-                .arg(&self.stream)
-                .arg(GROUP)
-                .arg(&lease.id)
-                .arg(&lease.id)
-                .arg(1)
-                .query_async(&mut connection)
-                .await
-                .map_err(error)?;
-            let holder = match &consumers {
-                Value::Array(rows) => match rows.first() {
-                    Some(Value::Array(row)) => row.get(1).and_then(text),
-                    _ => None,
-                },
-                _ => None,
-            };
-            let Some(holder) = holder else {
+            let Some((holder, _)) = self.pending(&lease.id).await? else {
                 return Ok(());
             };
-            let _: Value = redis::cmd("XCLAIM")
-                .arg(&self.stream)
-                .arg(GROUP)
-                .arg(holder)
-                .arg(0)
-                .arg(&lease.id)
-                .arg("JUSTID")
-                .query_async(&mut connection)
+            let mut connection = self.connection.clone();
+            let _: Vec<String> = connection
+                .xclaim_options(
+                    &self.stream,
+                    GROUP,
+                    holder,
+                    0,
+                    &[&lease.id],
+                    StreamClaimOptions::default().with_justid(),
+                )
                 .await
                 .map_err(error)?;
             Ok(())
@@ -399,7 +383,7 @@ impl JobQueue for RedisQueue {
     fn ack<'a>(&'a self, lease: &'a Lease) -> StoreFuture<'a, Result<(), QueueError>> {
         Box::pin(async move {
             let mut connection = self.connection.clone();
-            let _: i64 = Script::new(ACK)
+            let _: i64 = ACK
                 .key(&self.stream)
                 .arg(GROUP)
                 .arg(&lease.id)
@@ -421,7 +405,7 @@ impl JobQueue for RedisQueue {
             let mut connection = self.connection.clone();
             if lease.deliveries >= budget {
                 let json = serde_json::to_string(&lease.job).map_err(error)?;
-                let _: i64 = Script::new(DEAD_LETTER)
+                let _: i64 = DEAD_LETTER
                     .key(&self.stream)
                     .key(&self.dead)
                     .arg(GROUP)
@@ -438,7 +422,7 @@ impl JobQueue for RedisQueue {
             // over once the backoff has passed.
             let lease_ms = self.lease_ms.load(Ordering::Relaxed);
             let idle = lease_ms.saturating_sub(millis(backoff));
-            let _: i64 = Script::new(RETRY)
+            let _: i64 = RETRY
                 .key(&self.stream)
                 .key(&self.retries)
                 .arg(GROUP)
@@ -454,29 +438,18 @@ impl JobQueue for RedisQueue {
     fn stats(&self) -> StoreFuture<'_, Result<QueueStats, QueueError>> {
         Box::pin(async move {
             let mut connection = self.connection.clone();
-            let (depth, dead, retries, pending): (u64, u64, Option<u64>, Value) = redis::pipe()
-                .cmd("XLEN")
-                .arg(&self.stream)
-                .cmd("XLEN")
-                .arg(&self.dead)
-                .cmd("GET")
-                .arg(&self.retries)
-                .cmd("XPENDING")
-                .arg(&self.stream)
-                .arg(GROUP)
-                .query_async(&mut connection)
-                .await
-                .map_err(error)?;
-            let in_flight = match &pending {
-                Value::Array(summary) => match summary.first() {
-                    Some(Value::Int(n)) => u64::try_from(*n).unwrap_or(0),
-                    _ => 0,
-                },
-                _ => 0,
-            };
+            let (depth, dead, retries, pending): (u64, u64, Option<u64>, StreamPendingReply) =
+                redis::pipe()
+                    .xlen(&self.stream)
+                    .xlen(&self.dead)
+                    .get(&self.retries)
+                    .xpending(&self.stream, GROUP)
+                    .query_async(&mut connection)
+                    .await
+                    .map_err(error)?;
             Ok(QueueStats {
                 depth,
-                in_flight,
+                in_flight: pending.count() as u64,
                 retries: retries.unwrap_or(0),
                 dead_letters: dead,
             })
@@ -486,27 +459,20 @@ impl JobQueue for RedisQueue {
     fn dead_letters(&self) -> StoreFuture<'_, Result<Vec<DeadLetter>, QueueError>> {
         Box::pin(async move {
             let mut connection = self.connection.clone();
-            let reply: Value = redis::cmd("XRANGE")
-                .arg(&self.dead)
-                .arg("-")
-                .arg("+")
-                .query_async(&mut connection)
-                .await
-                .map_err(error)?;
+            let reply: StreamRangeReply = connection.xrange_all(&self.dead).await.map_err(error)?;
             let mut letters = Vec::new();
-            for (id, fields) in Self::entries(&reply) {
-                let field = |name: &str| {
-                    fields
-                        .iter()
-                        .find(|(k, _)| k == name)
-                        .map(|(_, v)| v.clone())
-                        .unwrap_or_default()
+            for entry in reply.ids {
+                let field = |name: &str| entry.get::<String>(name).unwrap_or_default();
+                let job: QueuedJob = match serde_json::from_str(&field("job")) {
+                    Ok(job) => job,
+                    // Set aside because it could not be read: shown by `error`; its
+                    // raw `job` field stays in the dead-letter stream.
+                    Err(_) => continue,
                 };
-                let job: QueuedJob = serde_json::from_str(&field("job")).map_err(error)?;
                 letters.push(DeadLetter {
-                    id,
                     deliveries: field("deliveries").parse().unwrap_or(0),
                     error: field("error"),
+                    id: entry.id,
                     job,
                 });
             }
@@ -517,7 +483,7 @@ impl JobQueue for RedisQueue {
     fn requeue<'a>(&'a self, id: &'a str) -> StoreFuture<'a, Result<bool, QueueError>> {
         Box::pin(async move {
             let mut connection = self.connection.clone();
-            let moved: i64 = Script::new(REQUEUE)
+            let moved: i64 = REQUEUE
                 .key(&self.stream)
                 .key(&self.dead)
                 .arg(id)
