@@ -424,3 +424,29 @@ async fn entries_that_are_not_jobs_are_set_aside() {
         "{fields:?}"
     );
 }
+
+/// A token spent by an answer given at once and one spent by a queued job share one
+/// record: each is refused the other way too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn spent_and_queued_tokens_share_one_replay_record() {
+    let Some(redis) = RedisServer::start() else {
+        return;
+    };
+    let (a, b) = (replica(&redis).await, replica(&redis).await);
+    assert!(a.spend("jti-answered", in_an_hour()).await.unwrap());
+    assert!(!b.spend("jti-answered", in_an_hour()).await.unwrap());
+    assert_eq!(
+        b.enqueue("jti-answered", in_an_hour(), &job("ada"))
+            .await
+            .unwrap(),
+        Enqueued::Replayed
+    );
+    assert_eq!(
+        a.enqueue("jti-queued", in_an_hour(), &job("ada"))
+            .await
+            .unwrap(),
+        Enqueued::Queued
+    );
+    assert!(!b.spend("jti-queued", in_an_hour()).await.unwrap());
+    assert_eq!(a.stats().await.unwrap().depth, 1);
+}

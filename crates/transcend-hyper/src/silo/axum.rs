@@ -309,7 +309,12 @@ pub struct QueuedWebhook {
     verifier: WebhookVerifier,
     queue: std::sync::Arc<dyn super::queue::JobQueue>,
     wake: Option<std::sync::Arc<tokio::sync::Notify>>,
+    triage: Option<TriageFn>,
 }
+
+type TriageFn = std::sync::Arc<
+    dyn Fn(SiloJob) -> Pin<Box<dyn Future<Output = super::Triage> + Send>> + Send + Sync,
+>;
 
 impl std::fmt::Debug for QueuedWebhook {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -329,7 +334,21 @@ impl QueuedWebhook {
             verifier,
             queue,
             wake: None,
+            triage: None,
         }
+    }
+
+    /// Lets `triage` decide, for each verified job, whether it is queued
+    /// ([`Triage::Queue`](super::Triage::Queue), the default) or answered at once
+    /// ([`Triage::Answer`](super::Triage::Answer): a person not here is 204 without a
+    /// queued job). The rules are [`SiloServer::serve_queued_with`](super::SiloServer::serve_queued_with)'s.
+    pub fn triage<T, TF>(mut self, triage: T) -> Self
+    where
+        T: Fn(SiloJob) -> TF + Send + Sync + 'static,
+        TF: Future<Output = super::Triage> + Send + 'static,
+    {
+        self.triage = Some(std::sync::Arc::new(move |job| Box::pin(triage(job))));
+        self
     }
 
     /// Wakes an idle worker of `workers` as each job is queued (otherwise they find it
@@ -358,24 +377,22 @@ impl tower_service::Service<Request<Body>> for QueuedWebhook {
                 Err(_) => return Ok(too_large().map(Body::from)),
             };
             let request = Request::from_parts(parts, body);
-            let answer = match this
-                .verifier
-                .verify_into(&request, this.queue.as_ref())
-                .await
-            {
-                Ok(job) => {
-                    tracing::info!(
-                        action = %job.job.action,
-                        request = job.job.request_id().unwrap_or_default(),
-                        "job queued"
-                    );
-                    if let Some(wake) = &this.wake {
-                        wake.notify_one();
-                    }
-                    JobAnswer::Accepted.to_response()
+            let triage = |job: SiloJob| -> Pin<Box<dyn Future<Output = super::Triage> + Send>> {
+                match &this.triage {
+                    Some(triage) => triage(job),
+                    None => Box::pin(std::future::ready(super::Triage::Queue)),
                 }
-                Err(rejection) => refusal(&rejection),
             };
+            let (answer, queued) = super::serve::handle_queued_webhook(
+                &this.verifier,
+                this.queue.as_ref(),
+                &triage,
+                request,
+            )
+            .await;
+            if queued && let Some(wake) = &this.wake {
+                wake.notify_one();
+            }
             Ok(answer.map(Body::from))
         })
     }

@@ -26,6 +26,6 @@ pub use job::{Reporter, SiloJob, UnsignedDetails};
 pub use redis::RedisReplayStore;
 pub use replay::{MemoryReplayStore, ReplayStore, ReplayStoreError, StoreFuture};
 pub use serve::{
-    Decision, MAX_WEBHOOK_BYTES, RunningSilo, SiloServer, handle_enrichment, handle_webhook,
+    Decision, MAX_WEBHOOK_BYTES, RunningSilo, SiloServer, Triage, handle_enrichment, handle_webhook,
 };
 pub use verifier::{KEY_TTL, REFETCH_INTERVAL, Rejection, WebhookVerifier};

@@ -12,7 +12,7 @@ use http::{Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::service::service_fn;
 use transcend_proto::types::{ErrorBody, RequestAction};
-use transcend_proto::webhook::JobAnswer;
+use transcend_proto::webhook::{JobAnswer, TokenRejection};
 
 use super::enricher::{EnricherJob, EnrichmentDecision};
 use super::job::SiloJob;
@@ -73,6 +73,90 @@ where
     };
     let context = JobContext::of(&job);
     handler(job).await.answer(Some(context))
+}
+
+/// What a silo with durable jobs does with a verified job, decided before anything is
+/// persisted (see [`SiloServer::serve_queued_with`]).
+#[non_exhaustive]
+pub enum Triage {
+    /// Persist the job and answer 200; the queue's workers run the handler on it.
+    Queue,
+    /// Answer at once, as [`SiloServer::serve`] does: `NotFound` is 204, `Found(work)`
+    /// is 200 with `work` run in this process (not persisted), `Failed` is 500 (the
+    /// token is then left unused, for Transcend's next delivery).
+    Answer(Decision),
+}
+
+impl From<Decision> for Triage {
+    fn from(decision: Decision) -> Self {
+        Self::Answer(decision)
+    }
+}
+
+impl std::fmt::Debug for Triage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Queue => f.write_str("Queue"),
+            Self::Answer(decision) => f.debug_tuple("Answer").field(decision).finish(),
+        }
+    }
+}
+
+/// Verifies one delivery, lets `triage` decide, and queues the job or answers at once;
+/// also says whether a job was queued (to wake a worker).
+///
+/// The token's first use is recorded in `queue`: with the job when it is queued (both
+/// or neither), alone when the answer is `NotFound` or `Found`; a token used before is
+/// refused (401) whatever `triage` said, and `Found`'s work then never runs. `triage`
+/// decides and must not act: a replayed delivery reaches it before being refused. A
+/// queue that cannot be reached answers 503.
+pub(crate) async fn handle_queued_webhook<T, TF>(
+    verifier: &WebhookVerifier,
+    queue: &dyn super::queue::JobQueue,
+    triage: &T,
+    request: Request<Bytes>,
+) -> (Response<Bytes>, bool)
+where
+    T: Fn(SiloJob) -> TF,
+    TF: Future<Output = Triage>,
+{
+    let (queued, replay_key, expires) = match verifier.check_delivery(&request).await {
+        Ok(checked) => checked,
+        Err(rejection) => return (refusal(&rejection), false),
+    };
+    let job = SiloJob::new(
+        queued.job.clone(),
+        queued.core_identifier.clone(),
+        queued.nonce.clone(),
+        verifier.client().clone(),
+    );
+    let context = JobContext::of(&job);
+    let unavailable = |e: super::queue::QueueError| {
+        refusal(&Rejection::ReplayStore(super::ReplayStoreError(
+            e.to_string(),
+        )))
+    };
+    let replayed = || refusal(&Rejection::Token(TokenRejection::Replayed));
+    match triage(job).await {
+        Triage::Queue => match queue.enqueue(&replay_key, expires, &queued).await {
+            Ok(super::queue::Enqueued::Queued) => {
+                tracing::info!(
+                    action = %queued.job.action,
+                    request = queued.job.request_id().unwrap_or_default(),
+                    "job queued"
+                );
+                (JobAnswer::Accepted.to_response(), true)
+            }
+            Ok(super::queue::Enqueued::Replayed) => (replayed(), false),
+            Err(e) => (unavailable(e), false),
+        },
+        Triage::Answer(decision @ Decision::Failed(_)) => (decision.answer(Some(context)), false),
+        Triage::Answer(decision) => match queue.spend(&replay_key, expires).await {
+            Ok(true) => (decision.answer(Some(context)), false),
+            Ok(false) => (replayed(), false),
+            Err(e) => (unavailable(e), false),
+        },
+    }
 }
 
 /// The answer to a refused delivery: its status and a JSON error body; the reason is
@@ -232,6 +316,65 @@ impl SiloServer {
         H: Fn(SiloJob) -> F + Send + Sync + 'static,
         F: Future<Output = Result<(), crate::Error>> + Send + 'static,
     {
+        self.serve_queued_with(
+            verifier,
+            queue,
+            options,
+            |_job| std::future::ready(Triage::Queue),
+            handler,
+        )
+    }
+
+    /// As [`serve_queued`](Self::serve_queued), with `triage` deciding for each verified
+    /// job whether it is queued ([`Triage::Queue`]) or answered at once
+    /// ([`Triage::Answer`]: a person not here is 204 without a queued job).
+    ///
+    /// The token's first use is recorded in `queue`: with the job when it is queued
+    /// (both or neither), alone when the answer is `NotFound` or `Found`; a token used
+    /// before is refused (401) whatever `triage` said, and `Found`'s work then never
+    /// runs. `triage` decides and must not act: a replayed delivery reaches it before
+    /// being refused.
+    ///
+    /// ```no_run
+    /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    /// use transcend_hyper::Client;
+    /// use transcend_hyper::silo::queue::{EmbeddedQueue, QueueOptions};
+    /// use transcend_hyper::silo::{Decision, SiloServer, Triage, WebhookVerifier};
+    ///
+    /// # fn is_a_customer(_: &str) -> bool { true }
+    /// let verifier = WebhookVerifier::new(Client::from_env()?, "users-db");
+    /// let queue = EmbeddedQueue::open("silo-jobs.redb")?;
+    /// let server = SiloServer::bind("127.0.0.1:9000".parse()?).await?;
+    /// let running = server.serve_queued_with(
+    ///     verifier,
+    ///     queue,
+    ///     QueueOptions::default(),
+    ///     |job| async move {
+    ///         if is_a_customer(&job.core_identifier) {
+    ///             Triage::Queue
+    ///         } else {
+    ///             Decision::NotFound.into()
+    ///         }
+    ///     },
+    ///     |job| async move { job.reporter.erased().await },
+    /// );
+    /// # running.shutdown().await; Ok(()) }
+    /// ```
+    pub fn serve_queued_with<Q, T, TF, H, F>(
+        self,
+        verifier: WebhookVerifier,
+        queue: Q,
+        options: super::queue::QueueOptions,
+        triage: T,
+        handler: H,
+    ) -> RunningSilo
+    where
+        Q: super::queue::JobQueue,
+        T: Fn(SiloJob) -> TF + Send + Sync + 'static,
+        TF: Future<Output = Triage> + Send + 'static,
+        H: Fn(SiloJob) -> F + Send + Sync + 'static,
+        F: Future<Output = Result<(), crate::Error>> + Send + 'static,
+    {
         let queue: Arc<dyn super::queue::JobQueue> = Arc::new(queue);
         let workers = super::queue::RunningWorkers::start(
             Arc::clone(&queue),
@@ -240,21 +383,22 @@ impl SiloServer {
             handler,
         );
         let wake = workers.waker();
+        let triage = Arc::new(triage);
         let mut running = self.serve_with(move |request| {
-            let (verifier, queue, wake) = (verifier.clone(), Arc::clone(&queue), Arc::clone(&wake));
+            let (verifier, queue, wake, triage) = (
+                verifier.clone(),
+                Arc::clone(&queue),
+                Arc::clone(&wake),
+                Arc::clone(&triage),
+            );
             async move {
-                match verifier.verify_into(&request, queue.as_ref()).await {
-                    Ok(job) => {
-                        tracing::info!(
-                            action = %job.job.action,
-                            request = job.job.request_id().unwrap_or_default(),
-                            "job queued"
-                        );
-                        wake.notify_one();
-                        JobAnswer::Accepted.to_response()
-                    }
-                    Err(rejection) => refusal(&rejection),
+                let (answer, queued) =
+                    handle_queued_webhook(&verifier, queue.as_ref(), triage.as_ref(), request)
+                        .await;
+                if queued {
+                    wake.notify_one();
                 }
+                answer
             }
         });
         running.workers = Some(workers);

@@ -174,13 +174,12 @@ impl WebhookVerifier {
         ))
     }
 
-    /// Verifies a delivery like [`verify`](Self::verify) but leaves the token's first use
-    /// to `queue`, which records it together with the job (both or neither).
-    pub(crate) async fn verify_into(
+    /// Verifies a delivery without recording the token's use: the job, the token's
+    /// replay key and until when it must be remembered.
+    pub(crate) async fn check_delivery(
         &self,
         request: &Request<Bytes>,
-        queue: &dyn super::queue::JobQueue,
-    ) -> Result<super::queue::QueuedJob, Rejection> {
+    ) -> Result<(super::queue::QueuedJob, String, SystemTime), Rejection> {
         let delivery = parse_webhook(request).map_err(delivery_rejection)?;
         let (verified, replay_key, expires) = self
             .check_token(&delivery.token, delivery.job.core_identifier())
@@ -190,14 +189,7 @@ impl WebhookVerifier {
             core_identifier: verified.core_identifier,
             nonce: delivery.nonce,
         };
-        match queue
-            .enqueue(&replay_key, expires, &job)
-            .await
-            .map_err(|e| Rejection::ReplayStore(ReplayStoreError(e.to_string())))?
-        {
-            super::queue::Enqueued::Queued => Ok(job),
-            super::queue::Enqueued::Replayed => Err(Rejection::Token(TokenRejection::Replayed)),
-        }
+        Ok((job, replay_key, expires))
     }
 
     /// Verifies an enrichment webhook (signed like a DSR job's, for the identifier to

@@ -178,6 +178,32 @@ impl JobQueue for EmbeddedQueue {
         }))
     }
 
+    fn spend<'a>(
+        &'a self,
+        replay_key: &'a str,
+        expires_at: SystemTime,
+    ) -> StoreFuture<'a, Result<bool, QueueError>> {
+        let (key, expires) = (replay_key.to_owned(), millis(expires_at));
+        Box::pin(self.blocking(move |db| {
+            let mut write = db.begin_write().map_err(error)?;
+            write.set_durability(Durability::Immediate).map_err(error)?;
+            {
+                let mut replays = write.open_table(REPLAYS).map_err(error)?;
+                let current = now();
+                if replays
+                    .get(key.as_str())
+                    .map_err(error)?
+                    .is_some_and(|until| until.value() > current)
+                {
+                    return Ok(false);
+                }
+                replays.insert(key.as_str(), expires).map_err(error)?;
+            }
+            write.commit().map_err(error)?;
+            Ok(true)
+        }))
+    }
+
     fn next<'a>(
         &'a self,
         _consumer: &'a str,
@@ -364,5 +390,44 @@ impl JobQueue for EmbeddedQueue {
             write.commit().map_err(error)?;
             Ok(found)
         }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn job() -> QueuedJob {
+        serde_json::from_value(serde_json::json!({
+            "job": {"type": "ERASURE", "coreIdentifier": {"value": "ada"}},
+            "core_identifier": "ada",
+            "nonce": "nonce-1",
+        }))
+        .unwrap()
+    }
+
+    #[tokio::test]
+    async fn spent_and_queued_tokens_share_one_replay_record() {
+        let path = std::env::temp_dir().join(format!("spend-{:032x}.redb", fastrand::u128(..)));
+        let queue = EmbeddedQueue::open(&path).unwrap();
+        let later = SystemTime::now() + Duration::from_secs(3600);
+        assert!(queue.spend("answered", later).await.unwrap());
+        assert!(!queue.spend("answered", later).await.unwrap());
+        assert_eq!(
+            queue.enqueue("answered", later, &job()).await.unwrap(),
+            Enqueued::Replayed
+        );
+        assert_eq!(
+            queue.enqueue("queued", later, &job()).await.unwrap(),
+            Enqueued::Queued
+        );
+        assert!(!queue.spend("queued", later).await.unwrap());
+        // An expired record is no longer a use.
+        let past = SystemTime::now() - Duration::from_secs(1);
+        assert!(queue.spend("expired", past).await.unwrap());
+        assert!(queue.spend("expired", later).await.unwrap());
+        assert_eq!(queue.stats().await.unwrap().depth, 1);
+        drop(queue);
+        let _ = std::fs::remove_file(&path);
     }
 }

@@ -125,6 +125,15 @@ pub trait JobQueue: Send + Sync + 'static {
         job: &'a QueuedJob,
     ) -> StoreFuture<'a, Result<Enqueued, QueueError>>;
 
+    /// Records the token's `replay_key` until `expires_at` without a job: its first use
+    /// for a delivery answered at once (see [`Triage`](super::Triage)). `false` when it
+    /// was used before.
+    fn spend<'a>(
+        &'a self,
+        replay_key: &'a str,
+        expires_at: SystemTime,
+    ) -> StoreFuture<'a, Result<bool, QueueError>>;
+
     /// The next job for `consumer`, held for `lease` (its own unfinished jobs first,
     /// then new ones, then those whose holder's lease ran out); `None` when there is
     /// nothing to do now.
@@ -164,4 +173,67 @@ pub trait JobQueue: Send + Sync + 'static {
     /// Puts a dead letter back in the queue with a fresh budget; `false` when there is
     /// no dead letter with this id.
     fn requeue<'a>(&'a self, id: &'a str) -> StoreFuture<'a, Result<bool, QueueError>>;
+}
+
+/// A shared queue is a queue: keep one `Arc` for [`stats`](JobQueue::stats) and the
+/// dead letters while a server or workers hold others.
+impl<Q: JobQueue + ?Sized> JobQueue for std::sync::Arc<Q> {
+    fn enqueue<'a>(
+        &'a self,
+        replay_key: &'a str,
+        expires_at: SystemTime,
+        job: &'a QueuedJob,
+    ) -> StoreFuture<'a, Result<Enqueued, QueueError>> {
+        (**self).enqueue(replay_key, expires_at, job)
+    }
+
+    fn spend<'a>(
+        &'a self,
+        replay_key: &'a str,
+        expires_at: SystemTime,
+    ) -> StoreFuture<'a, Result<bool, QueueError>> {
+        (**self).spend(replay_key, expires_at)
+    }
+
+    fn next<'a>(
+        &'a self,
+        consumer: &'a str,
+        lease: Duration,
+    ) -> StoreFuture<'a, Result<Option<Lease>, QueueError>> {
+        (**self).next(consumer, lease)
+    }
+
+    fn renew<'a>(
+        &'a self,
+        lease: &'a Lease,
+        by: Duration,
+    ) -> StoreFuture<'a, Result<(), QueueError>> {
+        (**self).renew(lease, by)
+    }
+
+    fn ack<'a>(&'a self, lease: &'a Lease) -> StoreFuture<'a, Result<(), QueueError>> {
+        (**self).ack(lease)
+    }
+
+    fn release<'a>(
+        &'a self,
+        lease: &'a Lease,
+        message: &'a str,
+        backoff: Duration,
+        budget: u32,
+    ) -> StoreFuture<'a, Result<Released, QueueError>> {
+        (**self).release(lease, message, backoff, budget)
+    }
+
+    fn stats(&self) -> StoreFuture<'_, Result<QueueStats, QueueError>> {
+        (**self).stats()
+    }
+
+    fn dead_letters(&self) -> StoreFuture<'_, Result<Vec<DeadLetter>, QueueError>> {
+        (**self).dead_letters()
+    }
+
+    fn requeue<'a>(&'a self, id: &'a str) -> StoreFuture<'a, Result<bool, QueueError>> {
+        (**self).requeue(id)
+    }
 }

@@ -296,6 +296,29 @@ impl JobQueue for RedisQueue {
         })
     }
 
+    fn spend<'a>(
+        &'a self,
+        replay_key: &'a str,
+        expires_at: SystemTime,
+    ) -> StoreFuture<'a, Result<bool, QueueError>> {
+        Box::pin(async move {
+            let ttl = expires_at
+                .duration_since(SystemTime::now())
+                .unwrap_or_default();
+            let mut connection = self.connection.clone();
+            let set: Option<String> = redis::cmd("SET")
+                .arg(format!("{}{replay_key}", self.replay_prefix))
+                .arg("1")
+                .arg("NX")
+                .arg("PX")
+                .arg(millis(ttl))
+                .query_async(&mut connection)
+                .await
+                .map_err(error)?;
+            Ok(set.is_some())
+        })
+    }
+
     fn next<'a>(
         &'a self,
         consumer: &'a str,
