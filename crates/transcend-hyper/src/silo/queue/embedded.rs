@@ -17,6 +17,11 @@ const JOBS: TableDefinition<u64, &[u8]> = TableDefinition::new("jobs");
 const DEAD: TableDefinition<u64, &[u8]> = TableDefinition::new("dead_letters");
 /// Replay keys, with the time (ms since the epoch) their token expires.
 const REPLAYS: TableDefinition<&str, u64> = TableDefinition::new("replays");
+/// The same records ordered by expiry, so expired ones are found without a scan.
+const REPLAY_EXPIRY: TableDefinition<(u64, &str), ()> = TableDefinition::new("replay_expiry");
+/// Expired replay records removed by one write, at most: the work per webhook stays
+/// bounded, and more than one token expires per token arriving only after a burst.
+const EXPIRED_PER_WRITE: usize = 64;
 const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
 const NEXT_ID: &str = "next_id";
 const RETRIES: &str = "retries";
@@ -89,7 +94,19 @@ impl EmbeddedQueue {
         {
             let mut jobs = write.open_table(JOBS).map_err(error)?;
             write.open_table(DEAD).map_err(error)?;
-            write.open_table(REPLAYS).map_err(error)?;
+            let replays = write.open_table(REPLAYS).map_err(error)?;
+            let mut expiry = write.open_table(REPLAY_EXPIRY).map_err(error)?;
+            if expiry.len().map_err(error)? != replays.len().map_err(error)? {
+                // A file written before the index existed (or torn between the two,
+                // which one commit rules out): index it again.
+                expiry.retain(|_, ()| false).map_err(error)?;
+                for record in replays.iter().map_err(error)? {
+                    let (key, until) = record.map_err(error)?;
+                    expiry
+                        .insert((until.value(), key.value()), ())
+                        .map_err(error)?;
+                }
+            }
             write.open_table(META).map_err(error)?;
             let mut held = Vec::new();
             for entry in jobs.iter().map_err(error)? {
@@ -118,6 +135,36 @@ impl EmbeddedQueue {
             .await
             .map_err(error)?
     }
+}
+
+/// Records `key`'s first use until `expires` in `write`, unless it is recorded and not
+/// expired (`false`); removes up to [`EXPIRED_PER_WRITE`] expired records on the way.
+fn first_use(write: &redb::WriteTransaction, key: &str, expires: u64) -> Result<bool, QueueError> {
+    let mut replays = write.open_table(REPLAYS).map_err(error)?;
+    let mut expiry = write.open_table(REPLAY_EXPIRY).map_err(error)?;
+    let current = now();
+    let previous = replays.get(key).map_err(error)?.map(|until| until.value());
+    if previous.is_some_and(|until| until > current) {
+        return Ok(false);
+    }
+    if let Some(until) = previous {
+        expiry.remove((until, key)).map_err(error)?;
+    }
+    replays.insert(key, expires).map_err(error)?;
+    expiry.insert((expires, key), ()).map_err(error)?;
+    // Expired records, oldest first: each is in both tables.
+    let expired: Vec<(u64, String)> = expiry
+        .range(..(current, ""))
+        .map_err(error)?
+        .take(EXPIRED_PER_WRITE)
+        .map(|item| item.map(|(k, _)| (k.value().0, k.value().1.to_owned())))
+        .collect::<Result<_, _>>()
+        .map_err(error)?;
+    for (until, key) in expired {
+        expiry.remove((until, key.as_str())).map_err(error)?;
+        replays.remove(key.as_str()).map_err(error)?;
+    }
+    Ok(true)
 }
 
 /// A write transaction that need not reach the disk at once (leases: a restart drops
@@ -150,20 +197,10 @@ impl JobQueue for EmbeddedQueue {
             let bytes = encode(&entry)?;
             let mut write = db.begin_write().map_err(error)?;
             write.set_durability(Durability::Immediate).map_err(error)?;
+            if !first_use(&write, &key, expires)? {
+                return Ok(Enqueued::Replayed);
+            }
             {
-                let mut replays = write.open_table(REPLAYS).map_err(error)?;
-                let current = now();
-                if replays
-                    .get(key.as_str())
-                    .map_err(error)?
-                    .is_some_and(|until| until.value() > current)
-                {
-                    return Ok(Enqueued::Replayed);
-                }
-                replays.insert(key.as_str(), expires).map_err(error)?;
-                // Expired keys go as new ones come: the table holds the tokens of one
-                // token lifetime at most.
-                replays.retain(|_, until| until > current).map_err(error)?;
                 let mut meta = write.open_table(META).map_err(error)?;
                 let id = meta.get(NEXT_ID).map_err(error)?.map_or(1, |v| v.value());
                 meta.insert(NEXT_ID, id + 1).map_err(error)?;
@@ -187,17 +224,8 @@ impl JobQueue for EmbeddedQueue {
         Box::pin(self.blocking(move |db| {
             let mut write = db.begin_write().map_err(error)?;
             write.set_durability(Durability::Immediate).map_err(error)?;
-            {
-                let mut replays = write.open_table(REPLAYS).map_err(error)?;
-                let current = now();
-                if replays
-                    .get(key.as_str())
-                    .map_err(error)?
-                    .is_some_and(|until| until.value() > current)
-                {
-                    return Ok(false);
-                }
-                replays.insert(key.as_str(), expires).map_err(error)?;
+            if !first_use(&write, &key, expires)? {
+                return Ok(false);
             }
             write.commit().map_err(error)?;
             Ok(true)
@@ -427,6 +455,51 @@ mod tests {
         assert!(queue.spend("expired", past).await.unwrap());
         assert!(queue.spend("expired", later).await.unwrap());
         assert_eq!(queue.stats().await.unwrap().depth, 1);
+        drop(queue);
+        let _ = std::fs::remove_file(&path);
+    }
+
+    fn lengths(queue: &EmbeddedQueue) -> (u64, u64) {
+        let read = queue.db.begin_read().unwrap();
+        let replays = read.open_table(REPLAYS).unwrap().len().unwrap();
+        let expiry = read.open_table(REPLAY_EXPIRY).unwrap().len().unwrap();
+        (replays, expiry)
+    }
+
+    #[tokio::test]
+    async fn expired_replay_records_go_as_tokens_arrive_and_the_index_is_rebuilt() {
+        let path = std::env::temp_dir().join(format!("expiry-{:032x}.redb", fastrand::u128(..)));
+        let queue = EmbeddedQueue::open(&path).unwrap();
+        let past = SystemTime::now() - Duration::from_secs(60);
+        let later = SystemTime::now() + Duration::from_secs(3600);
+        // 100 records already expired (the first write removes the ones before it).
+        for i in 0..100 {
+            queue.spend(&format!("old-{i}"), past).await.unwrap();
+        }
+        let (replays, expiry) = lengths(&queue);
+        assert_eq!(replays, expiry);
+        assert!(replays <= 100);
+        queue.spend("live-1", later).await.unwrap();
+        queue.enqueue("live-2", later, &job()).await.unwrap();
+        queue.spend("live-3", later).await.unwrap();
+        assert_eq!(lengths(&queue), (3, 3), "only the live records are left");
+        assert!(!queue.spend("live-2", later).await.unwrap());
+
+        // A file whose index is missing is indexed again when opened.
+        {
+            let write = queue.db.begin_write().unwrap();
+            write
+                .open_table(REPLAY_EXPIRY)
+                .unwrap()
+                .retain(|_, ()| false)
+                .unwrap();
+            write.commit().unwrap();
+        }
+        assert_eq!(lengths(&queue), (3, 0));
+        drop(queue);
+        let queue = EmbeddedQueue::open(&path).unwrap();
+        assert_eq!(lengths(&queue), (3, 3));
+        assert!(!queue.spend("live-1", later).await.unwrap());
         drop(queue);
         let _ = std::fs::remove_file(&path);
     }
