@@ -23,6 +23,9 @@
 //!    unexpired replay records in the file against an empty one (a silo taking 70
 //!    webhooks a second with Sombra's 5-minute tokens holds that many).
 //!
+//!    And `next` p50 for a new job behind 5,000 failed jobs waiting out a backoff,
+//!    against an empty queue.
+//!
 //! Run: `cargo bench -p transcend-hyper --features test-util,queue,redis --bench silo`
 //! (`SILO_BENCH_ONLY=queue` for 4 and 5 only).
 
@@ -622,6 +625,47 @@ async fn enqueue_p50(live: usize) -> Duration {
     percentile(times, 0.5)
 }
 
+/// `next` + `ack` p50 for a new job while `waiting` failed jobs wait out an hour's
+/// backoff ahead of it in the queue (Transcend unreachable for a while, say).
+async fn next_p50(waiting: usize) -> Duration {
+    use transcend_hyper::silo::queue::{EmbeddedQueue, JobQueue, QueuedJob};
+    let path = std::env::temp_dir().join(format!("bench-wait-{:032x}.redb", fastrand::u128(..)));
+    let queue = EmbeddedQueue::open(&path).unwrap();
+    let job: QueuedJob = serde_json::from_value(serde_json::json!({
+        "job": {"type": "ERASURE", "coreIdentifier": {"value": "user"}},
+        "core_identifier": "user",
+        "nonce": "nonce",
+    }))
+    .unwrap();
+    let later = std::time::SystemTime::now() + Duration::from_secs(3600);
+    let lease = Duration::from_secs(60);
+    for i in 0..waiting {
+        queue
+            .enqueue(&format!("failed-{i}"), later, &job)
+            .await
+            .unwrap();
+        let held = queue.next("bench", lease).await.unwrap().unwrap();
+        queue
+            .release(&held, "unreachable", Duration::from_secs(3600), 8)
+            .await
+            .unwrap();
+    }
+    let mut times = Vec::new();
+    for i in 0..300 {
+        queue
+            .enqueue(&format!("new-{i}"), later, &job)
+            .await
+            .unwrap();
+        let started = Instant::now();
+        let lease = queue.next("bench", lease).await.unwrap().unwrap();
+        times.push(started.elapsed());
+        queue.ack(&lease).await.unwrap();
+    }
+    drop(queue);
+    let _ = std::fs::remove_file(&path);
+    percentile(times, 0.5)
+}
+
 async fn live_tokens() {
     let (mut empty, mut full) = (Vec::new(), Vec::new());
     for _ in 0..3 {
@@ -634,5 +678,17 @@ async fn live_tokens() {
         empty * 1e3,
         full * 1e3,
         full / empty
+    );
+    let (mut alone, mut behind) = (Vec::new(), Vec::new());
+    for _ in 0..3 {
+        alone.push(next_p50(0).await.as_secs_f64());
+        behind.push(next_p50(5_000).await.as_secs_f64());
+    }
+    let (alone, behind) = (median(alone), median(behind));
+    println!(
+        "embedded next, p50: empty queue {:.3} ms, behind 5,000 jobs in backoff {:.3} ms, ratio {:.2}",
+        alone * 1e3,
+        behind * 1e3,
+        behind / alone
     );
 }

@@ -14,6 +14,9 @@ use super::{
 };
 
 const JOBS: TableDefinition<u64, &[u8]> = TableDefinition::new("jobs");
+/// Every job by when it can next be handed out (`Entry::available_at`), then id: the
+/// next job is the first key, found without reading the others.
+const READY: TableDefinition<(u64, u64), ()> = TableDefinition::new("ready");
 const DEAD: TableDefinition<u64, &[u8]> = TableDefinition::new("dead_letters");
 /// Replay keys, with the time (ms since the epoch) their token expires.
 const REPLAYS: TableDefinition<&str, u64> = TableDefinition::new("replays");
@@ -37,6 +40,49 @@ struct Entry {
     leased_until: u64,
     #[serde(default, skip_serializing_if = "String::is_empty")]
     error: String,
+}
+
+impl Entry {
+    /// When the job can next be handed out: after its lease and its backoff. A new job's
+    /// `not_before` is when it was queued, so jobs go out in the order they became
+    /// available.
+    fn available_at(&self) -> u64 {
+        self.leased_until.max(self.not_before)
+    }
+}
+
+/// Writes `entry` as job `id`, keeping [`READY`] in step (`old`: what it replaces).
+fn put(
+    jobs: &mut redb::Table<'_, u64, &'static [u8]>,
+    ready: &mut redb::Table<'_, (u64, u64), ()>,
+    id: u64,
+    old: Option<&Entry>,
+    entry: &Entry,
+) -> Result<(), QueueError> {
+    if let Some(old) = old {
+        ready.remove((old.available_at(), id)).map_err(error)?;
+    }
+    ready
+        .insert((entry.available_at(), id), ())
+        .map_err(error)?;
+    jobs.insert(id, encode(entry)?.as_slice()).map_err(error)?;
+    Ok(())
+}
+
+/// Removes job `id` and its [`READY`] key; what it was, if it was there.
+fn take(
+    jobs: &mut redb::Table<'_, u64, &'static [u8]>,
+    ready: &mut redb::Table<'_, (u64, u64), ()>,
+    id: u64,
+) -> Result<Option<Entry>, QueueError> {
+    let removed = jobs.remove(id).map_err(error)?;
+    let Some(bytes) = removed else {
+        return Ok(None);
+    };
+    let entry = decode(bytes.value())?;
+    drop(bytes);
+    ready.remove((entry.available_at(), id)).map_err(error)?;
+    Ok(Some(entry))
 }
 
 /// Jobs in a redb file: the default queue for a silo on one machine. The file is
@@ -108,6 +154,10 @@ impl EmbeddedQueue {
                 }
             }
             write.open_table(META).map_err(error)?;
+            // Leases are dropped and the ready index written anew from the jobs (which
+            // also indexes a file written before the index existed).
+            let mut ready = write.open_table(READY).map_err(error)?;
+            ready.retain(|_, ()| false).map_err(error)?;
             let mut held = Vec::new();
             for entry in jobs.iter().map_err(error)? {
                 let (id, bytes) = entry.map_err(error)?;
@@ -116,6 +166,9 @@ impl EmbeddedQueue {
                     entry.leased_until = 0;
                     held.push((id.value(), encode(&entry)?));
                 }
+                ready
+                    .insert((entry.available_at(), id.value()), ())
+                    .map_err(error)?;
             }
             for (id, bytes) in held {
                 jobs.insert(id, bytes.as_slice()).map_err(error)?;
@@ -188,13 +241,12 @@ impl JobQueue for EmbeddedQueue {
             Entry {
                 job: job.clone(),
                 deliveries: 0,
-                not_before: 0,
+                not_before: now(),
                 leased_until: 0,
                 error: String::new(),
             },
         );
         Box::pin(self.blocking(move |db| {
-            let bytes = encode(&entry)?;
             let mut write = db.begin_write().map_err(error)?;
             write.set_durability(Durability::Immediate).map_err(error)?;
             if !first_use(&write, &key, expires)? {
@@ -204,11 +256,9 @@ impl JobQueue for EmbeddedQueue {
                 let mut meta = write.open_table(META).map_err(error)?;
                 let id = meta.get(NEXT_ID).map_err(error)?.map_or(1, |v| v.value());
                 meta.insert(NEXT_ID, id + 1).map_err(error)?;
-                write
-                    .open_table(JOBS)
-                    .map_err(error)?
-                    .insert(id, bytes.as_slice())
-                    .map_err(error)?;
+                let mut jobs = write.open_table(JOBS).map_err(error)?;
+                let mut ready = write.open_table(READY).map_err(error)?;
+                put(&mut jobs, &mut ready, id, None, &entry)?;
             }
             write.commit().map_err(error)?;
             Ok(Enqueued::Queued)
@@ -241,28 +291,41 @@ impl JobQueue for EmbeddedQueue {
             let write = light(db)?;
             let found = {
                 let mut jobs = write.open_table(JOBS).map_err(error)?;
+                let mut ready = write.open_table(READY).map_err(error)?;
                 let current = now();
-                let mut found = None;
-                for item in jobs.iter().map_err(error)? {
-                    let (id, bytes) = item.map_err(error)?;
-                    let entry = decode(bytes.value())?;
-                    if entry.leased_until <= current && entry.not_before <= current {
-                        found = Some((id.value(), entry));
-                        break;
-                    }
-                }
-                match found {
-                    Some((id, mut entry)) => {
-                        entry.deliveries += 1;
-                        entry.leased_until = later(lease);
-                        jobs.insert(id, encode(&entry)?.as_slice()).map_err(error)?;
+                let first = ready
+                    .range(..=(current, u64::MAX))
+                    .map_err(error)?
+                    .next()
+                    .transpose()
+                    .map_err(error)?
+                    .map(|(key, _)| key.value());
+                let entry = match first {
+                    Some((_, id)) => jobs.get(id).map_err(error)?.map(|b| decode(b.value())),
+                    None => None,
+                };
+                match (first, entry.transpose()?) {
+                    (Some((_, id)), Some(old)) => {
+                        let entry = Entry {
+                            job: old.job.clone(),
+                            deliveries: old.deliveries + 1,
+                            not_before: old.not_before,
+                            leased_until: later(lease),
+                            error: old.error.clone(),
+                        };
+                        put(&mut jobs, &mut ready, id, Some(&old), &entry)?;
                         Some(Lease {
                             id: id.to_string(),
                             deliveries: entry.deliveries,
                             job: entry.job,
                         })
                     }
-                    None => None,
+                    (Some(key), None) => {
+                        // A key without its job (never written so; harmless to drop).
+                        ready.remove(key).map_err(error)?;
+                        None
+                    }
+                    (None, _) => None,
                 }
             };
             write.commit().map_err(error)?;
@@ -280,10 +343,16 @@ impl JobQueue for EmbeddedQueue {
             let write = light(db)?;
             {
                 let mut jobs = write.open_table(JOBS).map_err(error)?;
+                let mut ready = write.open_table(READY).map_err(error)?;
                 let entry = jobs.get(id).map_err(error)?.map(|b| decode(b.value()));
-                if let Some(mut entry) = entry.transpose()? {
-                    entry.leased_until = later(by);
-                    jobs.insert(id, encode(&entry)?.as_slice()).map_err(error)?;
+                if let Some(old) = entry.transpose()? {
+                    let renewed = Entry {
+                        leased_until: later(by),
+                        job: old.job.clone(),
+                        error: old.error.clone(),
+                        ..old
+                    };
+                    put(&mut jobs, &mut ready, id, Some(&old), &renewed)?;
                 }
             }
             write.commit().map_err(error)
@@ -295,11 +364,11 @@ impl JobQueue for EmbeddedQueue {
         Box::pin(self.blocking(move |db| {
             let mut write = db.begin_write().map_err(error)?;
             write.set_durability(Durability::Immediate).map_err(error)?;
-            write
-                .open_table(JOBS)
-                .map_err(error)?
-                .remove(id)
-                .map_err(error)?;
+            {
+                let mut jobs = write.open_table(JOBS).map_err(error)?;
+                let mut ready = write.open_table(READY).map_err(error)?;
+                take(&mut jobs, &mut ready, id)?;
+            }
             write.commit().map_err(error)
         }))
     }
@@ -318,12 +387,17 @@ impl JobQueue for EmbeddedQueue {
             write.set_durability(Durability::Immediate).map_err(error)?;
             let released = {
                 let mut jobs = write.open_table(JOBS).map_err(error)?;
+                let mut ready = write.open_table(READY).map_err(error)?;
                 let entry = jobs.get(id).map_err(error)?.map(|b| decode(b.value()));
-                let Some(mut entry) = entry.transpose()? else {
+                let Some(old) = entry.transpose()? else {
                     return Ok(Released::Retry);
                 };
-                entry.error = message;
-                entry.leased_until = 0;
+                let mut entry = Entry {
+                    job: old.job.clone(),
+                    error: message,
+                    leased_until: 0,
+                    ..old
+                };
                 if entry.deliveries >= budget {
                     // Into the dead letters and out of the queue in one commit.
                     write
@@ -331,11 +405,11 @@ impl JobQueue for EmbeddedQueue {
                         .map_err(error)?
                         .insert(id, encode(&entry)?.as_slice())
                         .map_err(error)?;
-                    jobs.remove(id).map_err(error)?;
+                    take(&mut jobs, &mut ready, id)?;
                     Released::DeadLettered
                 } else {
                     entry.not_before = later(backoff);
-                    jobs.insert(id, encode(&entry)?.as_slice()).map_err(error)?;
+                    put(&mut jobs, &mut ready, id, Some(&old), &entry)?;
                     let mut meta = write.open_table(META).map_err(error)?;
                     let retries = meta.get(RETRIES).map_err(error)?.map_or(0, |v| v.value());
                     meta.insert(RETRIES, retries + 1).map_err(error)?;
@@ -403,13 +477,11 @@ impl JobQueue for EmbeddedQueue {
                 match entry.transpose()? {
                     Some(mut entry) => {
                         entry.deliveries = 0;
-                        entry.not_before = 0;
+                        entry.not_before = now();
                         entry.leased_until = 0;
-                        write
-                            .open_table(JOBS)
-                            .map_err(error)?
-                            .insert(id, encode(&entry)?.as_slice())
-                            .map_err(error)?;
+                        let mut jobs = write.open_table(JOBS).map_err(error)?;
+                        let mut ready = write.open_table(READY).map_err(error)?;
+                        put(&mut jobs, &mut ready, id, None, &entry)?;
                         true
                     }
                     None => false,
@@ -455,6 +527,87 @@ mod tests {
         assert!(queue.spend("expired", past).await.unwrap());
         assert!(queue.spend("expired", later).await.unwrap());
         assert_eq!(queue.stats().await.unwrap().depth, 1);
+        drop(queue);
+        let _ = std::fs::remove_file(&path);
+    }
+
+    fn job_of(person: &str) -> QueuedJob {
+        let mut job = job();
+        job.core_identifier = person.to_owned();
+        job
+    }
+
+    /// Jobs and ready keys: always as many.
+    fn indexed(queue: &EmbeddedQueue) -> u64 {
+        let read = queue.db.begin_read().unwrap();
+        let jobs = read.open_table(JOBS).unwrap().len().unwrap();
+        let ready = read.open_table(READY).unwrap().len().unwrap();
+        assert_eq!(jobs, ready, "every job has one ready key");
+        jobs
+    }
+
+    #[tokio::test]
+    async fn jobs_go_out_in_order_past_those_held_or_waiting_and_after_a_reopen() {
+        let path = std::env::temp_dir().join(format!("ready-{:032x}.redb", fastrand::u128(..)));
+        let queue = EmbeddedQueue::open(&path).unwrap();
+        let later = SystemTime::now() + Duration::from_secs(3600);
+        let lease = Duration::from_secs(600);
+        for (i, person) in ["one", "two", "three"].into_iter().enumerate() {
+            let queued = queue
+                .enqueue(&format!("t{i}"), later, &job_of(person))
+                .await
+                .unwrap();
+            assert_eq!(queued, Enqueued::Queued);
+        }
+        assert_eq!(indexed(&queue), 3);
+        let one = queue.next("w", lease).await.unwrap().unwrap();
+        let two = queue.next("w", lease).await.unwrap().unwrap();
+        assert_eq!(
+            (one.job.core_identifier.as_str(), one.deliveries),
+            ("one", 1)
+        );
+        assert_eq!(two.job.core_identifier, "two");
+        // One waits out an hour's backoff; three is next, then nothing.
+        let released = queue
+            .release(&one, "failed", Duration::from_secs(3600), 8)
+            .await
+            .unwrap();
+        assert_eq!(released, Released::Retry);
+        let three = queue.next("w", lease).await.unwrap().unwrap();
+        assert_eq!(three.job.core_identifier, "three");
+        assert!(queue.next("w", lease).await.unwrap().is_none());
+        queue.renew(&three, lease).await.unwrap();
+        queue.ack(&two).await.unwrap();
+        assert_eq!(indexed(&queue), 2);
+        assert_eq!(queue.stats().await.unwrap().in_flight, 1);
+
+        // Reopened: the lease on three is gone, one still waits.
+        drop(queue);
+        let queue = EmbeddedQueue::open(&path).unwrap();
+        assert_eq!(indexed(&queue), 2);
+        let again = queue.next("w", lease).await.unwrap().unwrap();
+        assert_eq!(
+            (again.job.core_identifier.as_str(), again.deliveries),
+            ("three", 2)
+        );
+        assert!(queue.next("w", lease).await.unwrap().is_none());
+
+        // Dead-lettered and re-queued: out of the index, then back in it.
+        assert_eq!(
+            queue
+                .release(&again, "failed", Duration::ZERO, 2)
+                .await
+                .unwrap(),
+            Released::DeadLettered
+        );
+        assert_eq!(indexed(&queue), 1);
+        assert!(queue.requeue(&again.id).await.unwrap());
+        assert_eq!(indexed(&queue), 2);
+        let requeued = queue.next("w", lease).await.unwrap().unwrap();
+        assert_eq!(
+            (requeued.job.core_identifier.as_str(), requeued.deliveries),
+            ("three", 1)
+        );
         drop(queue);
         let _ = std::fs::remove_file(&path);
     }
