@@ -587,21 +587,33 @@ fn main() {
     runtime.block_on(live_tokens());
 }
 
-/// Enqueue p50 into an embedded queue holding `live` unexpired replay records (each
-/// enqueue acknowledged at once, so the job table stays small).
-async fn enqueue_p50(live: usize) -> Duration {
-    use transcend_hyper::silo::queue::{EmbeddedQueue, JobQueue, QueuedJob};
-    let path = std::env::temp_dir().join(format!("bench-live-{:032x}.redb", fastrand::u128(..)));
-    let queue = EmbeddedQueue::open(&path).unwrap();
-    let job: QueuedJob = serde_json::from_value(serde_json::json!({
+/// A new embedded queue in a temporary file, a job to put in it and an expiry an hour
+/// away for its tokens.
+fn scratch_queue() -> (
+    std::path::PathBuf,
+    transcend_hyper::silo::queue::EmbeddedQueue,
+    transcend_hyper::silo::queue::QueuedJob,
+    std::time::SystemTime,
+) {
+    let path = std::env::temp_dir().join(format!("bench-queue-{:032x}.redb", fastrand::u128(..)));
+    let queue = transcend_hyper::silo::queue::EmbeddedQueue::open(&path).unwrap();
+    let job = serde_json::from_value(serde_json::json!({
         "job": {"type": "ERASURE", "coreIdentifier": {"value": "user"}},
         "core_identifier": "user",
         "nonce": "nonce",
     }))
     .unwrap();
     let later = std::time::SystemTime::now() + Duration::from_secs(3600);
-    // Fill in batches of spent tokens (no fsync each: `spend` commits like `enqueue`,
-    // so this is the slow part of the bench, not the measured one).
+    (path, queue, job, later)
+}
+
+/// Enqueue p50 into an embedded queue holding `live` unexpired replay records (each
+/// enqueue acknowledged at once, so the job table stays small).
+async fn enqueue_p50(live: usize) -> Duration {
+    use transcend_hyper::silo::queue::JobQueue;
+    let (path, queue, job, later) = scratch_queue();
+    // Filled with spent tokens, one synced commit each: the slow part of the bench,
+    // not the measured one.
     for i in 0..live {
         queue.spend(&format!("filler-{i}"), later).await.unwrap();
     }
@@ -625,19 +637,11 @@ async fn enqueue_p50(live: usize) -> Duration {
     percentile(times, 0.5)
 }
 
-/// `next` + `ack` p50 for a new job while `waiting` failed jobs wait out an hour's
+/// `next` p50 for a new job while `waiting` failed jobs wait out an hour's
 /// backoff ahead of it in the queue (Transcend unreachable for a while, say).
 async fn next_p50(waiting: usize) -> Duration {
-    use transcend_hyper::silo::queue::{EmbeddedQueue, JobQueue, QueuedJob};
-    let path = std::env::temp_dir().join(format!("bench-wait-{:032x}.redb", fastrand::u128(..)));
-    let queue = EmbeddedQueue::open(&path).unwrap();
-    let job: QueuedJob = serde_json::from_value(serde_json::json!({
-        "job": {"type": "ERASURE", "coreIdentifier": {"value": "user"}},
-        "core_identifier": "user",
-        "nonce": "nonce",
-    }))
-    .unwrap();
-    let later = std::time::SystemTime::now() + Duration::from_secs(3600);
+    use transcend_hyper::silo::queue::JobQueue;
+    let (path, queue, job, later) = scratch_queue();
     let lease = Duration::from_secs(60);
     for i in 0..waiting {
         queue
