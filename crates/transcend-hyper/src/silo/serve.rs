@@ -77,6 +77,7 @@ where
 
 /// What a silo with durable jobs does with a verified job, decided before anything is
 /// persisted (see [`SiloServer::serve_queued_with`]).
+#[derive(Debug)]
 #[non_exhaustive]
 pub enum Triage {
     /// Persist the job and answer 200; the queue's workers run the handler on it.
@@ -90,15 +91,6 @@ pub enum Triage {
 impl From<Decision> for Triage {
     fn from(decision: Decision) -> Self {
         Self::Answer(decision)
-    }
-}
-
-impl std::fmt::Debug for Triage {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Self::Queue => f.write_str("Queue"),
-            Self::Answer(decision) => f.debug_tuple("Answer").field(decision).finish(),
-        }
     }
 }
 

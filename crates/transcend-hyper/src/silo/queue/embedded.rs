@@ -51,16 +51,17 @@ impl Entry {
     }
 }
 
-/// Writes `entry` as job `id`, keeping [`READY`] in step (`old`: what it replaces).
+/// Writes `entry` as job `id`, keeping [`READY`] in step (`was_available_at`: the
+/// `available_at` of the entry it replaces).
 fn put(
     jobs: &mut redb::Table<'_, u64, &'static [u8]>,
     ready: &mut redb::Table<'_, (u64, u64), ()>,
     id: u64,
-    old: Option<&Entry>,
+    was_available_at: Option<u64>,
     entry: &Entry,
 ) -> Result<(), QueueError> {
-    if let Some(old) = old {
-        ready.remove((old.available_at(), id)).map_err(error)?;
+    if let Some(at) = was_available_at {
+        ready.remove((at, id)).map_err(error)?;
     }
     ready
         .insert((entry.available_at(), id), ())
@@ -305,15 +306,10 @@ impl JobQueue for EmbeddedQueue {
                     None => None,
                 };
                 match (first, entry.transpose()?) {
-                    (Some((_, id)), Some(old)) => {
-                        let entry = Entry {
-                            job: old.job.clone(),
-                            deliveries: old.deliveries + 1,
-                            not_before: old.not_before,
-                            leased_until: later(lease),
-                            error: old.error.clone(),
-                        };
-                        put(&mut jobs, &mut ready, id, Some(&old), &entry)?;
+                    (Some((at, id)), Some(mut entry)) => {
+                        entry.deliveries += 1;
+                        entry.leased_until = later(lease);
+                        put(&mut jobs, &mut ready, id, Some(at), &entry)?;
                         Some(Lease {
                             id: id.to_string(),
                             deliveries: entry.deliveries,
@@ -345,14 +341,10 @@ impl JobQueue for EmbeddedQueue {
                 let mut jobs = write.open_table(JOBS).map_err(error)?;
                 let mut ready = write.open_table(READY).map_err(error)?;
                 let entry = jobs.get(id).map_err(error)?.map(|b| decode(b.value()));
-                if let Some(old) = entry.transpose()? {
-                    let renewed = Entry {
-                        leased_until: later(by),
-                        job: old.job.clone(),
-                        error: old.error.clone(),
-                        ..old
-                    };
-                    put(&mut jobs, &mut ready, id, Some(&old), &renewed)?;
+                if let Some(mut entry) = entry.transpose()? {
+                    let was = entry.available_at();
+                    entry.leased_until = later(by);
+                    put(&mut jobs, &mut ready, id, Some(was), &entry)?;
                 }
             }
             write.commit().map_err(error)
@@ -389,15 +381,12 @@ impl JobQueue for EmbeddedQueue {
                 let mut jobs = write.open_table(JOBS).map_err(error)?;
                 let mut ready = write.open_table(READY).map_err(error)?;
                 let entry = jobs.get(id).map_err(error)?.map(|b| decode(b.value()));
-                let Some(old) = entry.transpose()? else {
+                let Some(mut entry) = entry.transpose()? else {
                     return Ok(Released::Retry);
                 };
-                let mut entry = Entry {
-                    job: old.job.clone(),
-                    error: message,
-                    leased_until: 0,
-                    ..old
-                };
+                let was = entry.available_at();
+                entry.error = message;
+                entry.leased_until = 0;
                 if entry.deliveries >= budget {
                     // Into the dead letters and out of the queue in one commit.
                     write
@@ -409,7 +398,7 @@ impl JobQueue for EmbeddedQueue {
                     Released::DeadLettered
                 } else {
                     entry.not_before = later(backoff);
-                    put(&mut jobs, &mut ready, id, Some(&old), &entry)?;
+                    put(&mut jobs, &mut ready, id, Some(was), &entry)?;
                     let mut meta = write.open_table(META).map_err(error)?;
                     let retries = meta.get(RETRIES).map_err(error)?.map_or(0, |v| v.value());
                     meta.insert(RETRIES, retries + 1).map_err(error)?;
