@@ -316,7 +316,7 @@ async fn a_cron_silos_jobs_pulled_twice_are_queued_once_and_done_by_workers() {
             .poll_interval(Duration::from_millis(10)),
         |job| async move {
             assert!(job.core_identifier.starts_with("person-"));
-            job.reporter.erased().await
+            Ok(job.reporter.erased().await?)
         },
     );
     for id in &ids {

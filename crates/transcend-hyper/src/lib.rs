@@ -45,6 +45,7 @@
 mod body;
 mod client;
 mod error;
+pub mod metrics;
 pub mod server;
 pub mod silo;
 mod transport;

@@ -317,8 +317,10 @@ fn temporary_queue(
 
 fn counting(
     ran: &Arc<AtomicUsize>,
-) -> impl Fn(SiloJob) -> std::future::Ready<Result<(), transcend_hyper::Error>> + Send + Sync + 'static
-{
+) -> impl Fn(SiloJob) -> std::future::Ready<Result<(), transcend_hyper::silo::JobError>>
++ Send
++ Sync
++ 'static {
     let ran = Arc::clone(ran);
     move |job| {
         assert_eq!(

@@ -16,7 +16,7 @@ use std::time::{Duration, SystemTime};
 use redis_server::RedisServer;
 use transcend_hyper::Client;
 use transcend_hyper::silo::queue::{
-    Enqueued, JobQueue, QueueOptions, QueuedJob, RedisQueue, RunningWorkers,
+    Enqueued, JobQueue, QueueOptions, QueuedJob, RedisQueue, Released, RunningWorkers,
 };
 
 fn job(person: &str) -> QueuedJob {
@@ -175,7 +175,7 @@ async fn a_job_that_always_fails_is_dead_lettered_after_its_budget() {
             .poll_interval(Duration::from_millis(10)),
         move |job| {
             counted.fetch_add(1, Ordering::SeqCst);
-            async move { job.reporter.erased().await }
+            async move { Ok(job.reporter.erased().await?) }
         },
     );
     for _ in 0..6000 {
@@ -449,4 +449,172 @@ async fn spent_and_queued_tokens_share_one_replay_record() {
     );
     assert!(!b.spend("jti-queued", in_an_hour()).await.unwrap());
     assert_eq!(a.stats().await.unwrap().depth, 1);
+}
+
+/// A replica killed holding a job and started again under its name, with several
+/// workers asking at once: the job is handed to one of them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replica_restarted_under_its_name_hands_its_job_to_one_worker() {
+    let Some(redis) = RedisServer::start() else {
+        return;
+    };
+    let before = replica(&redis).await;
+    before
+        .enqueue("jti-1", in_an_hour(), &job("ada"))
+        .await
+        .unwrap();
+    let held = take(&before, "replica-1", Duration::from_secs(60)).await;
+    drop(before);
+    let after = Arc::new(replica(&redis).await);
+    let asking: Vec<_> = (0..4)
+        .map(|_| {
+            let after = Arc::clone(&after);
+            tokio::spawn(async move {
+                after
+                    .next("replica-1", Duration::from_secs(60))
+                    .await
+                    .unwrap()
+            })
+        })
+        .collect();
+    let mut handed = Vec::new();
+    for asked in asking {
+        handed.extend(asked.await.unwrap());
+    }
+    assert_eq!(handed.len(), 1, "one worker runs the job: {handed:?}");
+    assert_eq!(
+        (handed[0].id.as_str(), handed[0].deliveries),
+        (held.id.as_str(), 2)
+    );
+    // Still held by that worker: nobody else gets it while it runs.
+    for _ in 0..3 {
+        assert!(
+            after
+                .next("replica-1", Duration::from_secs(60))
+                .await
+                .unwrap()
+                .is_none()
+        );
+    }
+}
+
+/// A job failing after a same-name restart keeps its backoff: the restarted replica
+/// does not take it back as its own before the backoff has passed, and the budget is
+/// not spent meanwhile.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_job_keeps_its_backoff_after_a_restart_under_the_same_name() {
+    let Some(redis) = RedisServer::start() else {
+        return;
+    };
+    let lease = Duration::from_secs(60);
+    let before = replica(&redis).await;
+    before
+        .enqueue("jti-1", in_an_hour(), &job("ada"))
+        .await
+        .unwrap();
+    let first = take(&before, "replica-1", lease).await;
+    before
+        .release(&first, "database down", Duration::from_secs(30), 3)
+        .await
+        .unwrap();
+    drop(before);
+    let after = replica(&redis).await;
+    for _ in 0..20 {
+        assert!(
+            after.next("replica-1", lease).await.unwrap().is_none(),
+            "handed out again within its backoff"
+        );
+    }
+    // Past its backoff (a 29 s lease makes 30 s of backoff past), once, with the
+    // delivery counted once.
+    let retried = after
+        .next("replica-1", Duration::from_secs(29))
+        .await
+        .unwrap()
+        .expect("taken once the backoff has passed");
+    assert_eq!(retried.deliveries, 2);
+    assert_eq!(after.stats().await.unwrap().retries, 1);
+}
+
+/// Two workers holding the same job (the first one's lease ran out and the job was
+/// taken over) both fail on their last delivery: one dead letter.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_reaches_the_dead_letters_once() {
+    let Some(redis) = RedisServer::start() else {
+        return;
+    };
+    let (a, b) = (replica(&redis).await, replica(&redis).await);
+    a.enqueue("jti-1", in_an_hour(), &job("ada")).await.unwrap();
+    let stale = take(&a, "a", Duration::from_secs(60)).await;
+    let current = take(&b, "b", Duration::from_millis(50)).await;
+    assert_eq!((stale.deliveries, current.deliveries), (1, 2));
+    assert_eq!(
+        a.release(&stale, "timeout", Duration::ZERO, 1)
+            .await
+            .unwrap(),
+        Released::NotHeld,
+        "the stale holder moves nothing"
+    );
+    assert_eq!(
+        a.renew(&stale, Duration::from_secs(60)).await.ok(),
+        Some(())
+    );
+    assert_eq!(
+        b.release(&current, "timeout", Duration::ZERO, 2)
+            .await
+            .unwrap(),
+        Released::DeadLettered
+    );
+    assert_eq!(
+        b.release(&current, "timeout", Duration::ZERO, 2)
+            .await
+            .unwrap(),
+        Released::NotHeld,
+        "twice by the same holder"
+    );
+    let stats = a.stats().await.unwrap();
+    assert_eq!((stats.depth, stats.dead_letters), (0, 1));
+    assert_eq!(a.dead_letters().await.unwrap().len(), 1);
+}
+
+/// Default consumer names differ from process start to process start (a container's
+/// replicas all run as PID 1 on a reused host name); two live processes given one name
+/// by hand are noticed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn default_names_are_unique_and_a_shared_name_is_noticed() {
+    let names: std::collections::HashSet<String> =
+        (0..100).map(|_| QueueOptions::default().consumer).collect();
+    assert_eq!(names.len(), 100);
+    assert!(
+        names
+            .iter()
+            .all(|name| name.contains(&std::process::id().to_string()))
+    );
+
+    let Some(redis) = RedisServer::start() else {
+        return;
+    };
+    let (a, b) = (replica(&redis).await, replica(&redis).await);
+    let lease = Duration::from_secs(60);
+    // A restart under a name is no conflict: the first write finds the old process's id.
+    a.next("shared", lease).await.unwrap();
+    let restarted = replica(&redis).await;
+    restarted.next("shared", lease).await.unwrap();
+    assert_eq!(restarted.consumer_conflicts(), 0);
+    drop(restarted);
+    // Both live: each finds the other's id where it wrote its own.
+    for _ in 0..300 {
+        a.next("shared", lease).await.unwrap();
+        b.next("shared", lease).await.unwrap();
+        if a.consumer_conflicts() + b.consumer_conflicts() > 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(a.consumer_conflicts() + b.consumer_conflicts() > 0);
+    assert_eq!(
+        (replica(&redis).await).consumer_conflicts(),
+        0,
+        "counted per process"
+    );
 }

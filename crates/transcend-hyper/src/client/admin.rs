@@ -65,6 +65,7 @@ impl Client {
                         // waiting for it do not all come back at once.
                         + Duration::from_millis(fastrand::u64(0..=100));
                     self.pause_admin_calls(Instant::now() + until);
+                    crate::metrics::rate_limit_wait(O::NAME, until);
                     until
                 }
                 GraphQlErrorKind::Other => {

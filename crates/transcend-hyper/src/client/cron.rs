@@ -160,6 +160,7 @@ impl Client {
                 .enqueue(&key, std::time::SystemTime::now() + KEPT, &job)
                 .await?;
             if outcome == crate::silo::queue::Enqueued::Queued {
+                crate::metrics::count(crate::metrics::JOBS_QUEUED);
                 queued += 1;
             }
         }

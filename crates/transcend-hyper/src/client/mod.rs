@@ -242,6 +242,7 @@ impl Client {
                         last_status = Some(status);
                         if status.is_success() {
                             finish(attempt, last_status);
+                            crate::metrics::count_call(endpoint, status.as_u16().to_string());
                             return Ok(response);
                         }
                         let retry_after = RetryAfter::from_headers(response.headers());
@@ -300,9 +301,20 @@ impl Client {
                     decision => {
                         tracing::debug!(?decision, attempt, "not retrying");
                         finish(attempt, last_status);
+                        crate::metrics::count_call(endpoint, outcome_label(&outcome));
                         return failure.into_result();
                     }
                 };
+                if crate::metrics::ENABLED {
+                    crate::metrics::count_retry(endpoint, outcome_label(&outcome));
+                    if let Outcome::Status {
+                        status: StatusCode::TOO_MANY_REQUESTS,
+                        ..
+                    } = outcome
+                    {
+                        crate::metrics::rate_limit_wait(endpoint, wait);
+                    }
+                }
                 tracing::debug!(
                     attempt,
                     wait_ms = wait.as_millis() as u64,
@@ -320,6 +332,17 @@ impl Client {
 enum Limit {
     Attempt,
     Call,
+}
+
+/// How an attempt ended, as the `outcome` (or `reason`) label of the client's figures.
+fn outcome_label(outcome: &Outcome) -> String {
+    match outcome {
+        Outcome::Status { status, .. } => status.as_u16().to_string(),
+        Outcome::ConnectFailed => "connect".into(),
+        Outcome::ConnectionLost => "send".into(),
+        Outcome::TimedOut => "timeout".into(),
+        _ => "other".into(),
+    }
 }
 
 enum Failure {

@@ -77,7 +77,7 @@
 //! let client = Client::from_env()?;
 //! let queue = Arc::new(EmbeddedQueue::open("silo-jobs.redb")?);
 //! let workers = RunningWorkers::start(Arc::clone(&queue), client.clone(), QueueOptions::default(),
-//!     |job| async move { job.reporter.erased().await });
+//!     |job| async move { Ok(job.reporter.erased().await?) });
 //! let webhook = QueuedWebhook::new(WebhookVerifier::new(client, "users-db"), queue)
 //!     .waking(&workers);
 //! let app: Router = Router::new().route_service("/transcend/webhook", webhook);
@@ -135,6 +135,7 @@ impl IntoResponse for WebhookRefused {
 }
 
 fn too_large() -> http::Response<Bytes> {
+    crate::metrics::count_with(crate::metrics::WEBHOOKS_REFUSED, "reason", "too_large");
     JobAnswer::Failed {
         status: StatusCode::PAYLOAD_TOO_LARGE,
         message: Some("webhook body too large or broken off".into()),

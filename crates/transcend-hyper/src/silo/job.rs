@@ -30,6 +30,20 @@ pub struct SiloJob {
     pub unsigned: UnsignedDetails,
     /// Reports for this job.
     pub reporter: Reporter,
+    /// Where the job came from in a durable queue: `None` when it came straight from a
+    /// webhook ([`SiloServer::serve`](super::SiloServer::serve)) or to a triage.
+    pub queued: Option<QueueDelivery>,
+}
+
+/// A queued job's entry and delivery: what a handler logs, or uses to decide that a
+/// job failing for the fifth time needs a person.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct QueueDelivery {
+    /// The queue's id of the entry (a Redis stream id, or the embedded queue's number).
+    pub entry_id: String,
+    /// How many times the job has been handed to a handler, this time included.
+    pub deliveries: u32,
 }
 
 /// The parts of a job's body that the token does not cover.
@@ -66,7 +80,28 @@ impl SiloJob {
                 is_test: job.is_test.unwrap_or(false),
                 job,
             },
+            queued: None,
         }
+    }
+
+    /// The same job, as handed out by a queue.
+    pub(crate) fn delivered(mut self, entry_id: String, deliveries: u32) -> Self {
+        self.queued = Some(QueueDelivery {
+            entry_id,
+            deliveries,
+        });
+        self
+    }
+
+    /// How many times a queued job has been handed out, this time included (`None`
+    /// when it did not come through a queue).
+    pub fn deliveries(&self) -> Option<u32> {
+        self.queued.as_ref().map(|queued| queued.deliveries)
+    }
+
+    /// The queue entry's id (`None` when the job did not come through a queue).
+    pub fn entry_id(&self) -> Option<&str> {
+        self.queued.as_ref().map(|queued| queued.entry_id.as_str())
     }
 
     /// The DSR's id, if sent (not signed: for logs).

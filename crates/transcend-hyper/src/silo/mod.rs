@@ -10,6 +10,7 @@
 pub mod axum;
 mod enricher;
 mod job;
+mod job_error;
 mod keys;
 pub mod queue;
 #[cfg(feature = "redis")]
@@ -21,7 +22,8 @@ pub mod testing;
 mod verifier;
 
 pub use enricher::{EnricherJob, EnrichmentDecision, EnrichmentDetails, EnrichmentReporter};
-pub use job::{Reporter, SiloJob, UnsignedDetails};
+pub use job::{QueueDelivery, Reporter, SiloJob, UnsignedDetails};
+pub use job_error::{Cause, JobError};
 #[cfg(feature = "redis")]
 pub use redis::RedisReplayStore;
 pub use replay::{MemoryReplayStore, ReplayStore, ReplayStoreError, StoreFuture};

@@ -132,6 +132,7 @@ where
     match triage(job).await {
         Triage::Queue => match queue.enqueue(&replay_key, expires, &queued).await {
             Ok(super::queue::Enqueued::Queued) => {
+                crate::metrics::count(crate::metrics::JOBS_QUEUED);
                 tracing::info!(
                     action = %queued.job.action,
                     request = queued.job.request_id().unwrap_or_default(),
@@ -155,6 +156,11 @@ where
 /// logged (never the token).
 pub(crate) fn refusal(rejection: &Rejection) -> Response<Bytes> {
     tracing::warn!(reason = %rejection, "webhook refused");
+    crate::metrics::count_with(
+        crate::metrics::WEBHOOKS_REFUSED,
+        "reason",
+        rejection.reason(),
+    );
     let body = serde_json::to_vec(&ErrorBody::new(rejection.to_string())).unwrap_or_default();
     let mut response = Response::new(Bytes::from(body));
     *response.status_mut() = rejection.status();
@@ -275,9 +281,10 @@ impl SiloServer {
     /// Serves webhooks with durable jobs: each verified delivery is persisted in
     /// `queue` (its token's first use recorded with it) before it is answered 200, and
     /// `options.workers` workers run `handler` on the queued jobs, at least once each,
-    /// until it returns `Ok` (or an error with status 409: reported before). A job
-    /// whose handler fails is retried with a backoff, then dead-lettered after
-    /// `options.budget` deliveries. A delivery that cannot be persisted is answered 503
+    /// until it returns `Ok` (or a report answered 409: reported before). A job whose
+    /// handler fails is retried with a backoff, then dead-lettered after
+    /// `options.budget` deliveries, or at once when the handler gives up
+    /// ([`JobError`](super::JobError)). A delivery that cannot be persisted is answered 503
     /// (Transcend delivers it again). Handlers must be idempotent.
     ///
     /// ```no_run
@@ -292,7 +299,7 @@ impl SiloServer {
     ///     verifier,
     ///     queue,
     ///     QueueOptions::default().workers(4),
-    ///     |job| async move { job.reporter.erased().await },
+    ///     |job| async move { Ok(job.reporter.erased().await?) },
     /// );
     /// # running.shutdown().await; Ok(()) }
     /// ```
@@ -306,7 +313,7 @@ impl SiloServer {
     where
         Q: super::queue::JobQueue,
         H: Fn(SiloJob) -> F + Send + Sync + 'static,
-        F: Future<Output = Result<(), crate::Error>> + Send + 'static,
+        F: Future<Output = Result<(), super::JobError>> + Send + 'static,
     {
         self.serve_queued_with(
             verifier,
@@ -348,7 +355,7 @@ impl SiloServer {
     ///             Decision::NotFound.into()
     ///         }
     ///     },
-    ///     |job| async move { job.reporter.erased().await },
+    ///     |job| async move { Ok(job.reporter.erased().await?) },
     /// );
     /// # running.shutdown().await; Ok(()) }
     /// ```
@@ -365,7 +372,7 @@ impl SiloServer {
         T: Fn(SiloJob) -> TF + Send + Sync + 'static,
         TF: Future<Output = Triage> + Send + 'static,
         H: Fn(SiloJob) -> F + Send + Sync + 'static,
-        F: Future<Output = Result<(), crate::Error>> + Send + 'static,
+        F: Future<Output = Result<(), super::JobError>> + Send + 'static,
     {
         let queue: Arc<dyn super::queue::JobQueue> = Arc::new(queue);
         let workers = super::queue::RunningWorkers::start(
@@ -424,11 +431,18 @@ impl SiloServer {
                 let (parts, body) = request.into_parts();
                 let response = match Limited::new(body, MAX_WEBHOOK_BYTES).collect().await {
                     Ok(body) => handle(Request::from_parts(parts, body.to_bytes())).await,
-                    Err(_) => JobAnswer::Failed {
-                        status: StatusCode::PAYLOAD_TOO_LARGE,
-                        message: Some("webhook body too large or broken off".into()),
+                    Err(_) => {
+                        crate::metrics::count_with(
+                            crate::metrics::WEBHOOKS_REFUSED,
+                            "reason",
+                            "too_large",
+                        );
+                        JobAnswer::Failed {
+                            status: StatusCode::PAYLOAD_TOO_LARGE,
+                            message: Some("webhook body too large or broken off".into()),
+                        }
+                        .to_response()
                     }
-                    .to_response(),
                 };
                 Ok::<_, Infallible>(response.map(Full::new))
             }

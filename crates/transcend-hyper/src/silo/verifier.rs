@@ -79,6 +79,25 @@ pub enum Rejection {
 }
 
 impl Rejection {
+    /// A short, stable word for the reason: the `reason` label of
+    /// [`metrics::WEBHOOKS_REFUSED`](crate::metrics::WEBHOOKS_REFUSED).
+    pub fn reason(&self) -> &'static str {
+        match self {
+            Self::Token(TokenRejection::Missing) => "token_missing",
+            Self::Token(TokenRejection::Replayed) => "token_replayed",
+            Self::Token(TokenRejection::Expired { .. }) => "token_expired",
+            Self::Token(
+                TokenRejection::BadSignature
+                | TokenRejection::AlgorithmNotAllowed { .. }
+                | TokenRejection::Malformed { .. },
+            ) => "token_forged",
+            Self::Token(_) => "token_other",
+            Self::Delivery(_) => "malformed",
+            Self::KeyUnavailable(_) => "key_unavailable",
+            Self::ReplayStore(_) => "store_unavailable",
+        }
+    }
+
     /// The status to answer with: 401 for a token, 400 for a malformed delivery, 503
     /// when the key or the replay store is unavailable (Transcend delivers again later).
     pub fn status(&self) -> StatusCode {

@@ -40,6 +40,9 @@ struct Entry {
     leased_until: u64,
     #[serde(default, skip_serializing_if = "String::is_empty")]
     error: String,
+    /// When it was queued (ms since the epoch); 0 in files written before this field.
+    #[serde(default)]
+    queued_at: u64,
 }
 
 impl Entry {
@@ -136,7 +139,18 @@ impl EmbeddedQueue {
     /// Opens (or creates) the queue file. Leases held by an earlier process are
     /// dropped: that process is gone, since the file is opened by one at a time.
     pub fn open(path: impl AsRef<Path>) -> Result<Self, QueueError> {
-        let db = Database::create(path.as_ref()).map_err(error)?;
+        let path = path.as_ref();
+        let db = Database::create(path).map_err(|e| match e {
+            redb::DatabaseError::DatabaseAlreadyOpen => QueueError(format!(
+                "the queue file {} is open in another process (one process at a time: \
+                 give each process its own file, or share a RedisQueue)",
+                path.display()
+            )),
+            other => QueueError(format!(
+                "cannot open the queue file {}: {other}",
+                path.display()
+            )),
+        })?;
         let write = db.begin_write().map_err(error)?;
         {
             let mut jobs = write.open_table(JOBS).map_err(error)?;
@@ -245,6 +259,7 @@ impl JobQueue for EmbeddedQueue {
                 not_before: now(),
                 leased_until: 0,
                 error: String::new(),
+                queued_at: now(),
             },
         );
         Box::pin(self.blocking(move |db| {
@@ -310,11 +325,7 @@ impl JobQueue for EmbeddedQueue {
                         entry.deliveries += 1;
                         entry.leased_until = later(lease);
                         put(&mut jobs, &mut ready, id, Some(at), &entry)?;
-                        Some(Lease {
-                            id: id.to_string(),
-                            deliveries: entry.deliveries,
-                            job: entry.job,
-                        })
+                        Some(Lease::new(id.to_string(), entry.deliveries, entry.job))
                     }
                     (Some(key), None) => {
                         // A key without its job (never written so; harmless to drop).
@@ -335,13 +346,16 @@ impl JobQueue for EmbeddedQueue {
         by: Duration,
     ) -> StoreFuture<'a, Result<(), QueueError>> {
         let id = lease.id.parse::<u64>().unwrap_or(0);
+        let deliveries = lease.deliveries;
         Box::pin(self.blocking(move |db| {
             let write = light(db)?;
             {
                 let mut jobs = write.open_table(JOBS).map_err(error)?;
                 let mut ready = write.open_table(READY).map_err(error)?;
                 let entry = jobs.get(id).map_err(error)?.map(|b| decode(b.value()));
-                if let Some(mut entry) = entry.transpose()? {
+                // Only the delivery this lease names: one handed out again is another's.
+                let entry = entry.transpose()?.filter(|e| e.deliveries == deliveries);
+                if let Some(mut entry) = entry {
                     let was = entry.available_at();
                     entry.leased_until = later(by);
                     put(&mut jobs, &mut ready, id, Some(was), &entry)?;
@@ -373,6 +387,7 @@ impl JobQueue for EmbeddedQueue {
         budget: u32,
     ) -> StoreFuture<'a, Result<Released, QueueError>> {
         let id = lease.id.parse::<u64>().unwrap_or(0);
+        let deliveries = lease.deliveries;
         let message = message.to_owned();
         Box::pin(self.blocking(move |db| {
             let mut write = db.begin_write().map_err(error)?;
@@ -381,8 +396,11 @@ impl JobQueue for EmbeddedQueue {
                 let mut jobs = write.open_table(JOBS).map_err(error)?;
                 let mut ready = write.open_table(READY).map_err(error)?;
                 let entry = jobs.get(id).map_err(error)?.map(|b| decode(b.value()));
-                let Some(mut entry) = entry.transpose()? else {
-                    return Ok(Released::Retry);
+                // Only the delivery this lease names: a job handed out again after this
+                // lease ran out is its new holder's to settle.
+                let Some(mut entry) = entry.transpose()?.filter(|e| e.deliveries == deliveries)
+                else {
+                    return Ok(Released::NotHeld);
                 };
                 let was = entry.available_at();
                 entry.error = message;
@@ -418,10 +436,18 @@ impl JobQueue for EmbeddedQueue {
             let mut stats = QueueStats::default();
             for item in jobs.iter().map_err(error)? {
                 let (_, bytes) = item.map_err(error)?;
+                let entry = decode(bytes.value())?;
                 stats.depth += 1;
-                if decode(bytes.value())?.leased_until > current {
+                if entry.leased_until > current {
                     stats.in_flight += 1;
                 }
+                let queued_at = if entry.queued_at == 0 {
+                    entry.not_before
+                } else {
+                    entry.queued_at
+                };
+                let age = Duration::from_millis(current.saturating_sub(queued_at));
+                stats.oldest_age = stats.oldest_age.max(Some(age));
             }
             stats.dead_letters = read.open_table(DEAD).map_err(error)?.len().map_err(error)?;
             stats.retries = read
@@ -466,6 +492,7 @@ impl JobQueue for EmbeddedQueue {
                 match entry.transpose()? {
                     Some(mut entry) => {
                         entry.deliveries = 0;
+                        entry.queued_at = now();
                         entry.not_before = now();
                         entry.leased_until = 0;
                         let mut jobs = write.open_table(JOBS).map_err(error)?;
@@ -517,6 +544,62 @@ mod tests {
         assert!(queue.spend("expired", later).await.unwrap());
         assert_eq!(queue.stats().await.unwrap().depth, 1);
         drop(queue);
+        let _ = std::fs::remove_file(&path);
+    }
+
+    /// A worker whose lease ran out (its job handed to another) settles nothing: the
+    /// job reaches the dead letters once, by its current holder.
+    #[tokio::test]
+    async fn a_stale_lease_moves_nothing() {
+        let path = std::env::temp_dir().join(format!("stale-{:032x}.redb", fastrand::u128(..)));
+        let queue = EmbeddedQueue::open(&path).unwrap();
+        let later = SystemTime::now() + Duration::from_secs(3600);
+        queue.enqueue("t", later, &job()).await.unwrap();
+        let stale = queue.next("a", Duration::ZERO).await.unwrap().unwrap();
+        let current = queue
+            .next("b", Duration::from_secs(60))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!((stale.deliveries, current.deliveries), (1, 2));
+        assert_eq!(
+            queue
+                .release(&stale, "late", Duration::ZERO, 1)
+                .await
+                .unwrap(),
+            Released::NotHeld
+        );
+        queue.renew(&stale, Duration::ZERO).await.unwrap();
+        assert!(
+            queue
+                .next("c", Duration::from_secs(60))
+                .await
+                .unwrap()
+                .is_none(),
+            "the stale renewal did not shorten the current lease"
+        );
+        assert_eq!(
+            queue
+                .release(&current, "late", Duration::ZERO, 2)
+                .await
+                .unwrap(),
+            Released::DeadLettered
+        );
+        let stats = queue.stats().await.unwrap();
+        assert_eq!((stats.depth, stats.dead_letters), (0, 1));
+        drop(queue);
+        let _ = std::fs::remove_file(&path);
+    }
+
+    /// The lock error names the file, and what to do.
+    #[test]
+    fn a_second_opener_is_told_which_file_is_taken() {
+        let path = std::env::temp_dir().join(format!("locked-{:032x}.redb", fastrand::u128(..)));
+        let first = EmbeddedQueue::open(&path).unwrap();
+        let second = EmbeddedQueue::open(&path).unwrap_err();
+        assert!(second.0.contains(&path.display().to_string()), "{second}");
+        assert!(second.0.contains("another process"), "{second}");
+        drop(first);
         let _ = std::fs::remove_file(&path);
     }
 

@@ -26,7 +26,7 @@ pub use super::replay::StoreFuture;
 pub use embedded::EmbeddedQueue;
 #[cfg(feature = "redis")]
 pub use redis::RedisQueue;
-pub use workers::{QueueOptions, RunningWorkers};
+pub use workers::{QueueOptions, RunningWorkers, unique_consumer};
 
 /// A verified job as it is persisted: the body, the identifier its token was issued
 /// for, and the nonce to report with.
@@ -51,6 +51,10 @@ impl std::fmt::Debug for QueuedJob {
 }
 
 /// A job handed to a worker, held until it is acknowledged or released.
+///
+/// The pair of `id` and `deliveries` names one delivery: a queue answers `renew` and
+/// `release` for the delivery it handed out last, and ignores a worker whose lease ran
+/// out and whose job was handed to another.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct Lease {
@@ -60,6 +64,18 @@ pub struct Lease {
     pub deliveries: u32,
     /// The job.
     pub job: QueuedJob,
+}
+
+impl Lease {
+    /// A lease on entry `id`, handed out for the `deliveries`-th time (for a
+    /// [`JobQueue`] written outside this crate).
+    pub fn new(id: impl Into<String>, deliveries: u32, job: QueuedJob) -> Self {
+        Self {
+            id: id.into(),
+            deliveries,
+            job,
+        }
+    }
 }
 
 /// What became of a delivery offered to the queue.
@@ -73,11 +89,15 @@ pub enum Enqueued {
 
 /// What became of a job whose handler failed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Released {
     /// It will be handed out again after a backoff.
     Retry,
     /// Its delivery budget is spent: it moved to the dead letters.
     DeadLettered,
+    /// Nothing changed: the lease had run out and the job was handed out again (or it
+    /// is done). Its current holder settles it.
+    NotHeld,
 }
 
 /// A job that spent its delivery budget, kept for a person to look at and re-queue.
@@ -106,6 +126,8 @@ pub struct QueueStats {
     pub retries: u64,
     /// Jobs in the dead letters.
     pub dead_letters: u64,
+    /// How long ago the oldest job not yet done was queued; `None` when none is.
+    pub oldest_age: Option<Duration>,
 }
 
 /// Why the queue could not answer. A webhook that cannot be persisted is answered 503,
@@ -155,7 +177,8 @@ pub trait JobQueue: Send + Sync + 'static {
 
     /// The handler failed: hands the job out again after `backoff`, or, once it has
     /// been handed out `budget` times, moves it to the dead letters (before it is
-    /// removed from the queue, so it is never lost in between).
+    /// removed from the queue, so it is never lost in between). Only for the delivery
+    /// `lease` names ([`Released::NotHeld`] otherwise), so a job is dead-lettered once.
     fn release<'a>(
         &'a self,
         lease: &'a Lease,

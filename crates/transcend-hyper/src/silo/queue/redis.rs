@@ -7,17 +7,27 @@
 //! - **Enqueue**: one Lua script checks the replay record, `XADD`s the job and then
 //!   records the token (`SET … PX`); an append that fails stops the script before the
 //!   token is spent.
-//! - **Taking jobs**: a consumer first re-reads its own pending entries (what it held
-//!   when it was killed), then takes over entries idle past the lease from any consumer
-//!   (`XAUTOCLAIM`: dead replicas, and jobs released for a retry), then reads new ones
-//!   (`XREADGROUP … >`).
+//! - **Taking jobs**: a consumer first takes back, once each, the entries its name held
+//!   when this process first asked (what an earlier process under the same name was
+//!   running when it was killed), then takes over entries idle past the lease from any
+//!   consumer (`XAUTOCLAIM`: dead replicas, and jobs whose retry backoff has passed),
+//!   then reads new ones (`XREADGROUP … >`). Every path is one atomic claim that counts
+//!   a delivery, so an entry is handed to one worker at a time.
 //! - **Leases** are the entries' idle time: a long job renews its lease with `XCLAIM …
 //!   JUSTID` by its own consumer, which resets the idle time.
-//! - **Done** is `XACK` + `XDEL` in one script. A failed job stays pending, its idle time
-//!   set (`XCLAIM … IDLE`) to the lease less the backoff, so that any replica takes it
-//!   over (`XAUTOCLAIM`) once the backoff has passed: a backoff longer than the lease
-//!   waits the lease. Once delivered `budget` times it is appended to the dead letters
-//!   *before* it is acknowledged.
+//! - **A delivery is its count.** Renewing, releasing and dead-lettering check that the
+//!   entry's delivery count is still the lease's: a worker whose lease ran out (and whose
+//!   job another worker took over) changes nothing.
+//! - **Done** is `XACK` + `XDEL` in one script. A failed job is handed to the consumer
+//!   `(waiting for retry)`, its idle time set (`XCLAIM … IDLE`) to the lease less the
+//!   backoff, so that any replica takes it over (`XAUTOCLAIM`) once the backoff has
+//!   passed, and no consumer takes it back early as its own: a backoff longer than the
+//!   lease waits the lease. Once delivered `budget` times it is appended to the dead
+//!   letters *before* it is acknowledged, in the same script.
+//! - **Consumer names**: two live processes under one name are noticed (each writes
+//!   `{name}:consumer:<consumer>` with its own random instance id; a process that finds
+//!   another's id where it wrote its own logs an error and counts it in
+//!   [`RedisQueue::consumer_conflicts`]).
 //! - **Entries the queue did not write** never reach a handler nor stop the queue: one
 //!   deleted while pending is acknowledged; one that does not read as a job is moved to
 //!   the dead letters with its raw `job` field and the reason (counted by `stats`, not
@@ -26,16 +36,15 @@
 //! - No `MAXLEN` trimming: an entry leaves the stream only when it is done or
 //!   dead-lettered.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{LazyLock, Mutex};
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use redis::aio::ConnectionManager;
 use redis::streams::{
-    StreamAutoClaimOptions, StreamAutoClaimReply, StreamClaimOptions, StreamId,
-    StreamPendingCountReply, StreamPendingReply, StreamRangeReply, StreamReadOptions,
-    StreamReadReply,
+    StreamAutoClaimOptions, StreamAutoClaimReply, StreamId, StreamPendingCountReply,
+    StreamPendingReply, StreamRangeReply, StreamReadOptions, StreamReadReply,
 };
 use redis::{AsyncCommands, Script};
 
@@ -44,6 +53,13 @@ use super::{
 };
 
 const GROUP: &str = "silo";
+
+/// The consumer that holds failed jobs through their backoff: no replica's own name, so
+/// nobody takes one back as its own before `XAUTOCLAIM` finds it idle past the lease.
+const WAITING: &str = "(waiting for retry)";
+
+/// How often a process writes its consumer names' instance records.
+const HEARTBEAT: Duration = Duration::from_secs(1);
 
 static ENQUEUE: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
@@ -66,9 +82,16 @@ return 1
     )
 });
 
+/// Into the dead letters, then out of the stream. With `ARGV[6]` = `1`, only while the
+/// entry is still pending with the lease's delivery count (`ARGV[5]`): a worker whose
+/// lease was taken over moves nothing, so a job reaches the dead letters once.
 static DEAD_LETTER: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r"
+if ARGV[6] == '1' then
+  local rows = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[2], ARGV[2], 1)
+  if #rows == 0 or rows[1][4] ~= tonumber(ARGV[5]) then return 0 end
+end
 redis.call('XADD', KEYS[2], '*', 'job', ARGV[3], 'error', ARGV[4], 'deliveries', ARGV[5], 'from', ARGV[2])
 redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])
 redis.call('XDEL', KEYS[1], ARGV[2])
@@ -77,17 +100,45 @@ return 1
     )
 });
 
-/// A failed job's retry: counted, and its idle time set so that it is past the lease
-/// (`ARGV[3]`, what `XAUTOCLAIM` waits for) once the backoff has passed. The holder keeps
-/// it (`JUSTID`: no delivery counted). An entry no longer pending is left alone.
+/// A failed job's retry: counted, handed to the [`WAITING`] consumer, its idle time set
+/// so that it is past the lease (what `XAUTOCLAIM` waits for) once the backoff has
+/// passed (`ARGV[3]`). `JUSTID`: no delivery counted. Only while the entry is still
+/// pending with the lease's delivery count (`ARGV[4]`).
 static RETRY: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r"
 local rows = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[2], ARGV[2], 1)
-if #rows == 0 then return 0 end
+if #rows == 0 or rows[1][4] ~= tonumber(ARGV[4]) then return 0 end
 redis.call('INCR', KEYS[2])
-redis.call('XCLAIM', KEYS[1], ARGV[1], rows[1][2], 0, ARGV[2], 'IDLE', ARGV[3], 'JUSTID')
+redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[5], 0, ARGV[2], 'IDLE', ARGV[3], 'JUSTID')
 return 1
+",
+    )
+});
+
+/// A long job's lease renewed: its holder claims it again (`JUSTID`: idle time reset,
+/// no delivery counted), only while its delivery count is still the lease's (`ARGV[3]`).
+static RENEW: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+local rows = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[2], ARGV[2], 1)
+if #rows == 0 or rows[1][4] ~= tonumber(ARGV[3]) then return 0 end
+redis.call('XCLAIM', KEYS[1], ARGV[1], rows[1][2], 0, ARGV[2], 'JUSTID')
+return 1
+",
+    )
+});
+
+/// An entry its consumer (`ARGV[2]`) held before this process started, taken back:
+/// only while it is still that consumer's with the delivery count it had when listed
+/// (`ARGV[4]`), so one worker gets it. Counts a delivery; answers the new count, or 0.
+static TAKE_BACK: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+local rows = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[3], ARGV[3], 1, ARGV[2])
+if #rows == 0 or rows[1][4] ~= tonumber(ARGV[4]) then return 0 end
+redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], 0, ARGV[3])
+return rows[1][4] + 1
 ",
     )
 });
@@ -130,11 +181,17 @@ pub struct RedisQueue {
     dead: String,
     retries: String,
     replay_prefix: String,
-    /// Consumers whose own pending entries were read back since this value was made.
-    drained: Mutex<HashSet<String>>,
+    /// Per consumer name: the entries it held when this value first asked for a job
+    /// (an earlier process's, under the same name), not yet taken back.
+    inherited: tokio::sync::Mutex<HashMap<String, VecDeque<(String, u32)>>>,
     /// The lease last asked for by `next`, in milliseconds: what a retry's idle time is
     /// measured against.
     lease_ms: AtomicU64,
+    /// This value's random id in the consumer names' instance records.
+    instance: String,
+    /// Per consumer name: when this value last wrote its instance record.
+    heartbeats: Mutex<HashMap<String, Instant>>,
+    conflicts: AtomicU64,
 }
 
 impl std::fmt::Debug for RedisQueue {
@@ -177,9 +234,138 @@ impl RedisQueue {
             retries: format!("{{{name}}}:retries"),
             replay_prefix: format!("{{{name}}}:replay:"),
             stream,
-            drained: Mutex::new(HashSet::new()),
+            inherited: tokio::sync::Mutex::new(HashMap::new()),
             lease_ms: AtomicU64::new(60_000),
+            instance: format!("{:016x}", fastrand::u64(..)),
+            heartbeats: Mutex::new(HashMap::new()),
+            conflicts: AtomicU64::new(0),
         })
+    }
+
+    /// How many times this value found another live process writing under one of its
+    /// consumer names (each is also logged as an error). Two processes under one name
+    /// take back each other's running jobs when one restarts: give each replica its
+    /// own name.
+    pub fn consumer_conflicts(&self) -> u64 {
+        self.conflicts.load(Ordering::Relaxed)
+    }
+
+    /// Writes `consumer`'s instance record (at most once per [`HEARTBEAT`]): another
+    /// process's id where this one wrote its own means two live processes share the
+    /// name. The first write finds the id of the process that ran under the name before
+    /// (restarted, killed): that is no conflict.
+    async fn heartbeat(&self, consumer: &str, lease: Duration) -> Result<(), QueueError> {
+        let first = {
+            let heartbeats = self.heartbeats.lock().map_err(error)?;
+            match heartbeats.get(consumer) {
+                Some(at) if at.elapsed() < HEARTBEAT => return Ok(()),
+                Some(_) => false,
+                None => true,
+            }
+        };
+        let key = format!(
+            "{}consumer:{consumer}",
+            self.replay_prefix.trim_end_matches("replay:")
+        );
+        let ttl = millis(lease.max(HEARTBEAT * 10));
+        let mut connection = self.connection.clone();
+        let previous: Option<String> = redis::cmd("SET")
+            .arg(&key)
+            .arg(&self.instance)
+            .arg("PX")
+            .arg(ttl)
+            .arg("GET")
+            .query_async(&mut connection)
+            .await
+            .map_err(error)?;
+        self.heartbeats
+            .lock()
+            .map_err(error)?
+            .insert(consumer.to_owned(), Instant::now());
+        if !first && previous.is_some_and(|previous| previous != self.instance) {
+            self.conflicts.fetch_add(1, Ordering::Relaxed);
+            tracing::error!(
+                consumer,
+                "another live process uses this consumer name: give each replica its own \
+                 (QueueOptions::consumer), or leave the default"
+            );
+        }
+        Ok(())
+    }
+
+    /// The entries `consumer` holds now, with their delivery counts, oldest first.
+    async fn held_by(&self, consumer: &str) -> Result<VecDeque<(String, u32)>, QueueError> {
+        let mut connection = self.connection.clone();
+        let mut held = VecDeque::new();
+        let mut from = "-".to_owned();
+        loop {
+            let reply: StreamPendingCountReply = connection
+                .xpending_consumer_count(&self.stream, GROUP, &from, "+", 100, consumer)
+                .await
+                .map_err(error)?;
+            let page = reply.ids.len();
+            for entry in reply.ids {
+                from = format!("({}", entry.id);
+                let deliveries = u32::try_from(entry.times_delivered).unwrap_or(u32::MAX);
+                held.push_back((entry.id, deliveries));
+            }
+            if page < 100 {
+                return Ok(held);
+            }
+        }
+    }
+
+    /// Takes back one entry `consumer` held before this value first asked, if any is
+    /// left that nobody took meanwhile.
+    async fn take_back(&self, consumer: &str) -> Result<Option<Lease>, QueueError> {
+        let mut inherited = self.inherited.lock().await;
+        if !inherited.contains_key(consumer) {
+            let held = self.held_by(consumer).await?;
+            if !held.is_empty() {
+                tracing::info!(
+                    consumer,
+                    jobs = held.len(),
+                    "resuming the jobs this consumer name held when its process stopped"
+                );
+            }
+            inherited.insert(consumer.to_owned(), held);
+        }
+        let Some(held) = inherited.get_mut(consumer) else {
+            return Ok(None);
+        };
+        while let Some((id, deliveries)) = held.pop_front() {
+            let mut connection = self.connection.clone();
+            let taken: u32 = TAKE_BACK
+                .key(&self.stream)
+                .arg(GROUP)
+                .arg(consumer)
+                .arg(&id)
+                .arg(deliveries)
+                .invoke_async(&mut connection)
+                .await
+                .map_err(error)?;
+            if taken == 0 {
+                continue;
+            }
+            let reply: StreamRangeReply = connection
+                .xrange(&self.stream, &id, &id)
+                .await
+                .map_err(error)?;
+            match reply.ids.into_iter().next() {
+                Some(entry) => {
+                    if let Some(lease) = self.lease_of(entry, Some(taken)).await? {
+                        return Ok(Some(lease));
+                    }
+                }
+                None => {
+                    let _: i64 = connection
+                        .xack(&self.stream, GROUP, &[&id])
+                        .await
+                        .map_err(error)?;
+                }
+            }
+        }
+        Ok(None)
     }
 
     /// One entry of the group for `consumer` (`XREADGROUP … COUNT 1 STREAMS <stream>
@@ -209,13 +395,17 @@ impl RedisQueue {
         }))
     }
 
-    /// The lease on an entry just handed to a consumer; `first` when it came new (its
-    /// first delivery), otherwise its deliveries are read from the pending list.
+    /// The lease on an entry just handed to a consumer, with its delivery count when
+    /// known (1 for a new one), otherwise read from the pending list.
     ///
     /// An entry that is not a job (deleted by hand, or written by something else) is
     /// never handed out: a deleted one is acknowledged, an unreadable one moved to the
     /// dead letters with what it held. `None` then: the caller looks again.
-    async fn lease_of(&self, entry: StreamId, first: bool) -> Result<Option<Lease>, QueueError> {
+    async fn lease_of(
+        &self,
+        entry: StreamId,
+        deliveries: Option<u32>,
+    ) -> Result<Option<Lease>, QueueError> {
         let raw: Option<String> = entry.get("job");
         let parsed = raw.as_deref().map(serde_json::from_str::<QueuedJob>);
         let job = match parsed {
@@ -230,6 +420,7 @@ impl RedisQueue {
                     .arg(raw.unwrap_or_default())
                     .arg(format!("not a job this queue can read: {e}"))
                     .arg(1)
+                    .arg(0)
                     .invoke_async(&mut connection)
                     .await
                     .map_err(error)?;
@@ -245,19 +436,14 @@ impl RedisQueue {
                 return Ok(None);
             }
         };
-        let deliveries = if first {
-            1
-        } else {
-            match self.pending(&entry.id).await? {
+        let deliveries = match deliveries {
+            Some(deliveries) => deliveries,
+            None => match self.pending(&entry.id).await? {
                 Some((_, deliveries)) => deliveries,
                 None => return Ok(None),
-            }
+            },
         };
-        Ok(Some(Lease {
-            id: entry.id,
-            deliveries,
-            job,
-        }))
+        Ok(Some(Lease::new(entry.id, deliveries, job)))
     }
 }
 
@@ -326,26 +512,16 @@ impl JobQueue for RedisQueue {
     ) -> StoreFuture<'a, Result<Option<Lease>, QueueError>> {
         Box::pin(async move {
             self.lease_ms.store(millis(lease), Ordering::Relaxed);
+            self.heartbeat(consumer, lease).await?;
             // Entries that are not jobs are set aside as they are met (`lease_of`);
             // a few rounds, then the caller's next poll goes on.
             for _ in 0..8 {
-                // 1. What this consumer held when it last stopped.
-                let drained = self.drained.lock().map_err(error)?.contains(consumer);
-                if !drained {
-                    match self.read_group(consumer, "0").await? {
-                        Some(entry) => match self.lease_of(entry, false).await? {
-                            Some(lease) => return Ok(Some(lease)),
-                            None => continue,
-                        },
-                        None => {
-                            self.drained
-                                .lock()
-                                .map_err(error)?
-                                .insert(consumer.to_owned());
-                        }
-                    }
+                // 1. What this consumer name held when this process first asked.
+                if let Some(lease) = self.take_back(consumer).await? {
+                    return Ok(Some(lease));
                 }
-                // 2. Entries idle past the lease: a dead consumer's, or released.
+                // 2. Entries idle past the lease: a dead consumer's, or a retry whose
+                //    backoff has passed.
                 let mut connection = self.connection.clone();
                 let claimed: StreamAutoClaimReply = connection
                     .xautoclaim_options(
@@ -359,14 +535,14 @@ impl JobQueue for RedisQueue {
                     .await
                     .map_err(error)?;
                 if let Some(entry) = claimed.claimed.into_iter().next() {
-                    match self.lease_of(entry, false).await? {
+                    match self.lease_of(entry, None).await? {
                         Some(lease) => return Ok(Some(lease)),
                         None => continue,
                     }
                 }
                 // 3. New entries.
                 match self.read_group(consumer, ">").await? {
-                    Some(entry) => match self.lease_of(entry, true).await? {
+                    Some(entry) => match self.lease_of(entry, Some(1)).await? {
                         Some(lease) => return Ok(Some(lease)),
                         None => continue,
                     },
@@ -383,22 +559,18 @@ impl JobQueue for RedisQueue {
         _by: Duration,
     ) -> StoreFuture<'a, Result<(), QueueError>> {
         Box::pin(async move {
-            // The holder claims its own entry again: its idle time starts over.
-            let Some((holder, _)) = self.pending(&lease.id).await? else {
-                return Ok(());
-            };
             let mut connection = self.connection.clone();
-            let _: Vec<String> = connection
-                .xclaim_options(
-                    &self.stream,
-                    GROUP,
-                    holder,
-                    0,
-                    &[&lease.id],
-                    StreamClaimOptions::default().with_justid(),
-                )
+            let renewed: i64 = RENEW
+                .key(&self.stream)
+                .arg(GROUP)
+                .arg(&lease.id)
+                .arg(lease.deliveries)
+                .invoke_async(&mut connection)
                 .await
                 .map_err(error)?;
+            if renewed == 0 {
+                tracing::warn!(id = %lease.id, "the job's lease ran out and another worker took it over");
+            }
             Ok(())
         })
     }
@@ -428,7 +600,7 @@ impl JobQueue for RedisQueue {
             let mut connection = self.connection.clone();
             if lease.deliveries >= budget {
                 let json = serde_json::to_string(&lease.job).map_err(error)?;
-                let _: i64 = DEAD_LETTER
+                let moved: i64 = DEAD_LETTER
                     .key(&self.stream)
                     .key(&self.dead)
                     .arg(GROUP)
@@ -436,45 +608,73 @@ impl JobQueue for RedisQueue {
                     .arg(json)
                     .arg(message)
                     .arg(lease.deliveries)
+                    .arg(1)
                     .invoke_async(&mut connection)
                     .await
                     .map_err(error)?;
-                return Ok(Released::DeadLettered);
+                return Ok(if moved == 1 {
+                    Released::DeadLettered
+                } else {
+                    Released::NotHeld
+                });
             }
             // Left pending, as idle as a lease less the backoff: any replica takes it
             // over once the backoff has passed.
             let lease_ms = self.lease_ms.load(Ordering::Relaxed);
             let idle = lease_ms.saturating_sub(millis(backoff));
-            let _: i64 = RETRY
+            let retried: i64 = RETRY
                 .key(&self.stream)
                 .key(&self.retries)
                 .arg(GROUP)
                 .arg(&lease.id)
                 .arg(idle)
+                .arg(lease.deliveries)
+                .arg(WAITING)
                 .invoke_async(&mut connection)
                 .await
                 .map_err(error)?;
-            Ok(Released::Retry)
+            Ok(if retried == 1 {
+                Released::Retry
+            } else {
+                Released::NotHeld
+            })
         })
     }
 
     fn stats(&self) -> StoreFuture<'_, Result<QueueStats, QueueError>> {
         Box::pin(async move {
             let mut connection = self.connection.clone();
-            let (depth, dead, retries, pending): (u64, u64, Option<u64>, StreamPendingReply) =
-                redis::pipe()
-                    .xlen(&self.stream)
-                    .xlen(&self.dead)
-                    .get(&self.retries)
-                    .xpending(&self.stream, GROUP)
-                    .query_async(&mut connection)
-                    .await
-                    .map_err(error)?;
+            type Reply = (u64, u64, Option<u64>, StreamPendingReply, StreamRangeReply);
+            let (depth, dead, retries, pending, first): Reply = redis::pipe()
+                .xlen(&self.stream)
+                .xlen(&self.dead)
+                .get(&self.retries)
+                .xpending(&self.stream, GROUP)
+                .xrange_count(&self.stream, "-", "+", 1)
+                .query_async(&mut connection)
+                .await
+                .map_err(error)?;
+            let waiting = match &pending {
+                StreamPendingReply::Data(data) => data
+                    .consumers
+                    .iter()
+                    .filter(|consumer| consumer.name == WAITING)
+                    .map(|consumer| consumer.pending)
+                    .sum(),
+                _ => 0,
+            };
+            // A stream id starts with the milliseconds of its append.
+            let oldest = first.ids.first().and_then(|entry| {
+                let ms: u64 = entry.id.split('-').next()?.parse().ok()?;
+                let at = std::time::UNIX_EPOCH + Duration::from_millis(ms);
+                Some(SystemTime::now().duration_since(at).unwrap_or_default())
+            });
             Ok(QueueStats {
                 depth,
-                in_flight: pending.count() as u64,
+                in_flight: pending.count().saturating_sub(waiting) as u64,
                 retries: retries.unwrap_or(0),
                 dead_letters: dead,
+                oldest_age: oldest,
             })
         })
     }

@@ -8,8 +8,9 @@ use tokio::sync::{Notify, watch};
 
 use super::{JobQueue, Lease, Released};
 use crate::client::Client;
-use crate::error::Error;
+use crate::metrics;
 use crate::silo::job::SiloJob;
+use crate::silo::job_error::JobError;
 
 /// How a queued silo runs its jobs.
 #[derive(Debug, Clone)]
@@ -28,8 +29,30 @@ pub struct QueueOptions {
     /// How often an idle worker looks for jobs another process queued (default 1 s;
     /// jobs this process queues wake a worker at once).
     pub poll_interval: Duration,
-    /// This process's name among the queue's consumers (default: host and pid).
+    /// This process's name among the queue's consumers (default: [`unique_consumer`]).
+    ///
+    /// The default is new at every start: a replica in a container (host name reused,
+    /// PID 1) never shares it, and the jobs a killed process held are taken over by any
+    /// replica once their lease runs out. A name the operator keeps across restarts (a
+    /// StatefulSet's pod name, say) lets the restarted process take its jobs back at
+    /// once instead; two live processes must never share one (a `RedisQueue` logs an
+    /// error when it sees that).
     pub consumer: String,
+}
+
+/// A consumer name no other process has: `silo-<host>-<pid>-<random>`.
+pub fn unique_consumer() -> String {
+    let host = std::env::var("HOSTNAME")
+        .ok()
+        .or_else(|| std::fs::read_to_string("/proc/sys/kernel/hostname").ok())
+        .map(|host| host.trim().to_owned())
+        .filter(|host| !host.is_empty())
+        .unwrap_or_else(|| "localhost".into());
+    format!(
+        "silo-{host}-{}-{:08x}",
+        std::process::id(),
+        fastrand::u32(..)
+    )
 }
 
 impl Default for QueueOptions {
@@ -40,7 +63,7 @@ impl Default for QueueOptions {
             budget: 8,
             backoff: Duration::from_secs(1),
             poll_interval: Duration::from_secs(1),
-            consumer: format!("silo-{}", std::process::id()),
+            consumer: unique_consumer(),
         }
     }
 }
@@ -76,7 +99,8 @@ impl QueueOptions {
         self
     }
 
-    /// Sets this process's consumer name.
+    /// Sets this process's consumer name, kept across restarts (see
+    /// [`consumer`](Self::consumer) for what each choice costs).
     pub fn consumer(mut self, name: impl Into<String>) -> Self {
         self.consumer = name.into();
         self
@@ -93,19 +117,24 @@ pub struct RunningWorkers {
 
 impl RunningWorkers {
     /// Starts `options.workers` workers taking jobs from `queue` and running `handler`
-    /// on each (a [`SiloJob`] whose reporter sends with `client`). A job is done when
-    /// the handler returns `Ok`, or an error whose status is 409 (its report was
-    /// accepted before); any other error releases it for a retry.
+    /// on each (a [`SiloJob`] whose reporter sends with `client`, with its
+    /// [`deliveries`](SiloJob::deliveries) and [`entry_id`](SiloJob::entry_id)).
+    ///
+    /// A job is done when the handler returns `Ok`, or a report answered 409 (accepted
+    /// before). [`JobError::GiveUp`] moves it to the dead letters at once; any other
+    /// error releases it for another delivery after the backoff, until the budget is
+    /// spent. The error's message and causes ([`JobError::chain`]) go to the log, the
+    /// job's span (`error`) and the dead letter.
     pub fn start<Q, H, F>(queue: Arc<Q>, client: Client, options: QueueOptions, handler: H) -> Self
     where
         Q: JobQueue + ?Sized,
         H: Fn(SiloJob) -> F + Send + Sync + 'static,
-        F: Future<Output = Result<(), Error>> + Send + 'static,
+        F: Future<Output = Result<(), JobError>> + Send + 'static,
     {
         let (stop, stopped) = watch::channel(false);
         let wake = Arc::new(Notify::new());
         let handler = Arc::new(handler);
-        let tasks = (0..options.workers.max(1))
+        let mut tasks: Vec<_> = (0..options.workers.max(1))
             .map(|_| {
                 tokio::spawn(work(
                     Arc::clone(&queue),
@@ -117,6 +146,7 @@ impl RunningWorkers {
                 ))
             })
             .collect();
+        tasks.push(tokio::spawn(watch_queue(queue, stopped)));
         Self { stop, tasks, wake }
     }
 
@@ -141,6 +171,59 @@ impl RunningWorkers {
     }
 }
 
+/// How often the queue's figures are read (gauges, and the log line once the jobs
+/// found at start are done).
+const WATCH_INTERVAL: Duration = Duration::from_secs(1);
+
+/// Says what this start found in the queue and when it is empty again; feeds the
+/// queue's gauges (feature `metrics`).
+async fn watch_queue<Q>(queue: Arc<Q>, mut stopped: watch::Receiver<bool>)
+where
+    Q: JobQueue + ?Sized,
+{
+    let mut resuming = match queue.stats().await {
+        Ok(stats) if stats.depth > 0 => {
+            tracing::info!(
+                jobs = stats.depth,
+                dead_letters = stats.dead_letters,
+                "resuming the jobs queued before this start"
+            );
+            metrics::queue_stats(&stats);
+            Some(stats.depth)
+        }
+        Ok(stats) => {
+            metrics::queue_stats(&stats);
+            None
+        }
+        Err(error) => {
+            tracing::warn!(%error, "the job queue is unavailable");
+            None
+        }
+    };
+    loop {
+        if resuming.is_none() && !metrics::ENABLED {
+            return;
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(WATCH_INTERVAL) => {}
+            _ = stopped.changed() => return,
+        }
+        let Ok(stats) = queue.stats().await else {
+            continue;
+        };
+        metrics::queue_stats(&stats);
+        if let Some(jobs) = resuming
+            && stats.depth == 0
+        {
+            tracing::info!(
+                jobs,
+                "the queue is empty: the jobs queued before this start are settled"
+            );
+            resuming = None;
+        }
+    }
+}
+
 async fn work<Q, H, F>(
     queue: Arc<Q>,
     client: Client,
@@ -151,7 +234,7 @@ async fn work<Q, H, F>(
 ) where
     Q: JobQueue + ?Sized,
     H: Fn(SiloJob) -> F + Send + Sync + 'static,
-    F: Future<Output = Result<(), Error>> + Send + 'static,
+    F: Future<Output = Result<(), JobError>> + Send + 'static,
 {
     loop {
         if *stopped.borrow() {
@@ -176,25 +259,47 @@ async fn work<Q, H, F>(
                 continue;
             }
         };
-        run(queue.as_ref(), &client, &options, handler.as_ref(), lease).await;
+        if let Some(backoff) = run(queue.as_ref(), &client, &options, handler.as_ref(), lease).await
+        {
+            // The job is back once its backoff has passed: a worker here looks then,
+            // rather than at its next poll.
+            let wake = Arc::clone(&wake);
+            tokio::spawn(async move {
+                tokio::time::sleep(backoff + RETRY_MARGIN).await;
+                wake.notify_one();
+            });
+        }
     }
 }
 
-/// Runs one job, renewing its lease while the handler works, and settles it.
-async fn run<Q, H, F>(queue: &Q, client: &Client, options: &QueueOptions, handler: &H, lease: Lease)
+/// Past a retry's backoff before a worker looks for it: the queue's clock (Redis's, in
+/// whole milliseconds) must have passed the backoff too.
+const RETRY_MARGIN: Duration = Duration::from_millis(10);
+
+/// Runs one job, renewing its lease while the handler works, and settles it; the
+/// backoff when it was released for a retry.
+async fn run<Q, H, F>(
+    queue: &Q,
+    client: &Client,
+    options: &QueueOptions,
+    handler: &H,
+    lease: Lease,
+) -> Option<Duration>
 where
     Q: JobQueue + ?Sized,
     H: Fn(SiloJob) -> F,
-    F: Future<Output = Result<(), Error>>,
+    F: Future<Output = Result<(), JobError>>,
 {
     let span = tracing::info_span!(
         "queued job",
         id = %lease.id,
         deliveries = lease.deliveries,
         action = %lease.job.job.action,
-        request = lease.job.job.request_id().unwrap_or_default()
+        request = lease.job.job.request_id().unwrap_or_default(),
+        outcome = tracing::field::Empty,
+        error = tracing::field::Empty,
     );
-    tracing::Instrument::instrument(settle(queue, client, options, handler, lease), span).await;
+    tracing::Instrument::instrument(settle(queue, client, options, handler, lease), span).await
 }
 
 async fn settle<Q, H, F>(
@@ -203,17 +308,21 @@ async fn settle<Q, H, F>(
     options: &QueueOptions,
     handler: &H,
     lease: Lease,
-) where
+) -> Option<Duration>
+where
     Q: JobQueue + ?Sized,
     H: Fn(SiloJob) -> F,
-    F: Future<Output = Result<(), Error>>,
+    F: Future<Output = Result<(), JobError>>,
 {
     let job = SiloJob::new(
         lease.job.job.clone(),
         lease.job.core_identifier.clone(),
         lease.job.nonce.clone(),
         client.clone(),
-    );
+    )
+    .delivered(lease.id.clone(), lease.deliveries);
+    metrics::count(metrics::JOBS_STARTED);
+    let started = std::time::Instant::now();
     let handled = {
         let handled = handler(job);
         let mut handled = std::pin::pin!(handled);
@@ -230,37 +339,65 @@ async fn settle<Q, H, F>(
             }
         }
     };
+    let took = started.elapsed();
+    let span = tracing::Span::current();
+    let mut retry_in = None;
     let settled = match handled {
         Ok(()) => queue.ack(&lease).await.map(|()| "done"),
-        Err(error) if error.status() == Some(http::StatusCode::CONFLICT) => {
+        Err(error) if error.is_already_reported() => {
             tracing::info!("the job was reported before (409): done");
             queue.ack(&lease).await.map(|()| "done")
         }
         Err(error) => {
+            let message = error.chain();
+            span.record("error", message.as_str());
             let exponent = lease.deliveries.saturating_sub(1).min(16);
             let backoff = options
                 .backoff
                 .saturating_mul(1 << exponent)
                 .min(Duration::from_secs(300));
-            match queue
-                .release(&lease, &error.to_string(), backoff, options.budget)
-                .await
-            {
+            // Giving up spends the budget now: this delivery is the last.
+            let budget = if error.is_give_up() {
+                lease.deliveries
+            } else {
+                options.budget
+            };
+            match queue.release(&lease, &message, backoff, budget).await {
                 Ok(Released::Retry) => {
-                    tracing::warn!(%error, ?backoff, "the job failed; it will run again");
-                    Ok("released")
+                    tracing::warn!(error = %message, kind = error.kind(), ?backoff, "the job failed; it will run again");
+                    metrics::count_with(metrics::JOBS_RETRIED, "reason", error.kind());
+                    retry_in = Some(backoff);
+                    Ok("retry")
                 }
                 Ok(Released::DeadLettered) => {
-                    tracing::error!(%error, "the job failed its last delivery: dead-lettered");
-                    Ok("dead-lettered")
+                    tracing::error!(error = %message, kind = error.kind(), "the job failed for the last time: dead-lettered");
+                    let reason = if error.is_give_up() {
+                        "give_up"
+                    } else {
+                        "budget"
+                    };
+                    metrics::count_with(metrics::JOBS_DEAD_LETTERED, "reason", reason);
+                    Ok("dead_letter")
+                }
+                Ok(_) => {
+                    tracing::warn!(error = %message, "the job failed after its lease ran out: another worker holds it now");
+                    Ok("not_held")
                 }
                 Err(queue_error) => Err(queue_error),
             }
         }
     };
     match settled {
-        Ok(outcome) => tracing::debug!(outcome, "job settled"),
+        Ok(outcome) => {
+            span.record("outcome", outcome);
+            if outcome == "done" {
+                metrics::count(metrics::JOBS_ACKNOWLEDGED);
+            }
+            metrics::duration(metrics::JOB_DURATION, outcome, took);
+            tracing::debug!(outcome, "job settled");
+        }
         // Not settled: the lease runs out and the job is handed out again.
         Err(error) => tracing::warn!(%error, "the job could not be settled"),
     }
+    retry_in
 }
