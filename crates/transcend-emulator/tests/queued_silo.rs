@@ -74,7 +74,7 @@ fn silo_process() {
                 std::future::pending::<()>().await;
             }
             let profile = AccessProfile::new(job.core_identifier.clone());
-            job.reporter.access(vec![profile]).await
+            Ok(job.reporter.access(vec![profile]).await?)
         };
         // The embedded queue at QUEUE_PATH, or the Redis queue at REDIS_URL.
         let _running = match std::env::var("REDIS_URL") {
@@ -247,7 +247,7 @@ async fn a_job_that_always_fails_is_dead_lettered_and_can_be_requeued() {
         |job| async move {
             let error = job.reporter.access(vec![]).await.unwrap_err();
             assert_ne!(error.kind(), Some(ErrorKind::Conflict));
-            Err(error)
+            Err(error.into())
         },
     );
     for _ in 0..6000 {
@@ -400,7 +400,7 @@ async fn a_job_reported_before_its_ack_is_done_on_the_409() {
                     repeated.as_ref().err().and_then(|e| e.kind()),
                     Some(ErrorKind::Conflict)
                 );
-                repeated
+                Ok(repeated?)
             }
         },
     );

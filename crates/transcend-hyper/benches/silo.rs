@@ -26,6 +26,13 @@
 //!    And `next` p50 for a new job behind 5,000 failed jobs waiting out a backoff,
 //!    against an empty queue.
 //!
+//! 6. **Metrics** (`SILO_BENCH_ONLY=metrics`, nothing else): a queued silo's webhook to
+//!    200 p50 (one at a time) and jobs per second (2,000 webhooks on 16 connections until
+//!    the workers have acknowledged every job), on an embedded queue in a memory-backed
+//!    directory so the figures are the silo's own work. Built with the `metrics` feature
+//!    it installs a Prometheus recorder first: `benches/metrics_overhead.sh` builds both
+//!    and alternates their runs.
+//!
 //! Run: `cargo bench -p transcend-hyper --features test-util,queue,redis --bench silo`
 //! (`SILO_BENCH_ONLY=queue` for 4 and 5 only).
 
@@ -578,6 +585,9 @@ fn main() {
         .enable_all()
         .build()
         .unwrap();
+    if std::env::var("SILO_BENCH_ONLY").as_deref() == Ok("metrics") {
+        return metrics_overhead();
+    }
     if std::env::var("SILO_BENCH_ONLY").as_deref() != Ok("queue") {
         verification_cost(&runtime);
         throughput();
@@ -695,4 +705,76 @@ async fn live_tokens() {
         behind * 1e3,
         behind / alone
     );
+}
+
+/// A queued silo's webhook to 200 p50 and jobs per second, with the figures recorded
+/// (feature `metrics`, a Prometheus recorder installed) or compiled out.
+fn metrics_overhead() {
+    use transcend_hyper::silo::queue::{EmbeddedQueue, JobQueue, QueueOptions};
+    #[cfg(feature = "metrics")]
+    let recorder = metrics_exporter_prometheus::PrometheusBuilder::new()
+        .install_recorder()
+        .unwrap();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let memory = std::path::Path::new("/dev/shm");
+    let dir = if memory.is_dir() {
+        memory.to_path_buf()
+    } else {
+        std::env::temp_dir()
+    };
+    let path = dir.join(format!("metrics-bench-{:032x}.redb", fastrand::u128(..)));
+    let signer = TestSigner::new().unwrap();
+    let (p50, rate) = runtime.block_on(async {
+        let queue = Arc::new(EmbeddedQueue::open(&path).unwrap());
+        let silo = SiloServer::bind("127.0.0.1:0".parse().unwrap())
+            .await
+            .unwrap()
+            .serve_queued(
+                signer.verifier(unused_client(), AUDIENCE),
+                Arc::clone(&queue),
+                QueueOptions::default().workers(4),
+                |_job| async { Ok(()) },
+            );
+        let settled = |queue: Arc<EmbeddedQueue>| async move {
+            while queue.stats().await.unwrap().depth > 0 {
+                tokio::time::sleep(Duration::from_millis(1)).await;
+            }
+        };
+        let p50 = latencies(&silo.url(), deliveries(&signer, 500)).await;
+        settled(Arc::clone(&queue)).await;
+        let many: Vec<_> = (0..2000)
+            .map(|i| {
+                signer
+                    .webhook(AUDIENCE, &job(), format!("many-{i}"))
+                    .unwrap()
+            })
+            .collect();
+        let started = Instant::now();
+        blast(&silo.url(), many, 16).await;
+        settled(Arc::clone(&queue)).await;
+        let rate = 2000.0 / started.elapsed().as_secs_f64();
+        silo.shutdown().await;
+        (p50, rate)
+    });
+    #[cfg(feature = "metrics")]
+    assert!(
+        recorder
+            .render()
+            .contains("transcend_silo_jobs_acknowledged_total 2500"),
+        "the figures were recorded"
+    );
+    let on = if cfg!(feature = "metrics") {
+        "on"
+    } else {
+        "off"
+    };
+    println!(
+        "metrics {on}: webhook to 200 p50 {} us, {rate:.0} jobs/s",
+        p50.as_micros()
+    );
+    let _ = std::fs::remove_file(&path);
 }

@@ -91,6 +91,7 @@ async fn a_queued_silo_records_its_figures() {
             let runs = Arc::clone(&seen);
             async move {
                 let who = job.core_identifier.clone();
+                assert!(job.entry_id().is_some_and(|id| !id.is_empty()));
                 *runs.lock().unwrap().entry(who.clone()).or_default() += 1;
                 match who.as_str() {
                     "flaky" if job.deliveries() == Some(1) => {

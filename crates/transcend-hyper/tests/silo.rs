@@ -293,6 +293,8 @@ async fn the_server_answers_per_decision_and_reports_in_the_background() {
         .await
         .unwrap();
     let running = server.serve(verifier(&sombra), |job| async move {
+        // Straight from the webhook: no queue entry, no delivery count.
+        assert_eq!((job.deliveries(), job.entry_id()), (None, None));
         match job.action {
             RequestAction::Access => {
                 let reporter = job.reporter.clone();
