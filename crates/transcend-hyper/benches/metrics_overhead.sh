@@ -33,8 +33,7 @@ for line in sys.stdin:
         runs[m[1]].append((int(m[2]), int(m[3])))
 p50 = {k: statistics.median(r[0] for r in v) for k, v in runs.items()}
 rate = {k: statistics.median(r[1] for r in v) for k, v in runs.items()}
-n = len(runs["on"])
-print(f"{n} alternating rounds, medians:")
-print(f"  webhook to 200 p50: off {p50[\"off\"]} us, on {p50[\"on\"]} us, on/off {p50[\"on\"] / p50[\"off\"]:.3f}")
-print(f"  jobs/s: off {rate[\"off\"]:.0f}, on {rate[\"on\"]:.0f}, off/on {rate[\"off\"] / rate[\"on\"]:.3f}")
+print("%d alternating rounds, medians:" % len(runs["on"]))
+print("  webhook to 200 p50: off %d us, on %d us, on/off %.3f" % (p50["off"], p50["on"], p50["on"] / p50["off"]))
+print("  jobs/s: off %d, on %d, off/on %.3f" % (rate["off"], rate["on"], rate["off"] / rate["on"]))
 '

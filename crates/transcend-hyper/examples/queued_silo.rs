@@ -5,16 +5,20 @@
 //!
 //! ```sh
 //! transcend emulator --config crates/transcend-hyper/examples/queued_silo.toml &
-//! export TRANSCEND_API_KEY=users-db-key SOMBRA_URL=http://127.0.0.1:4000
-//! cargo run -p transcend-hyper --features queue --example queued_silo &
-//! for who in ada alan grace; do
-//!   transcend emulator trigger --url http://127.0.0.1:9000/transcend/webhook \
-//!     --audience users-db --core "user-$who" --action ERASURE --api-key test-key
+//! TRANSCEND_API_KEY=users-db-key SOMBRA_URL=http://127.0.0.1:4000 \
+//!   cargo run -p transcend-hyper --features queue --example queued_silo &
+//! for who in ada alan grace; do   # three erasures: the emulator sends each to the silo
+//!   curl -s -X POST http://127.0.0.1:4000/v1/data-subject-request \
+//!     -H 'authorization: Bearer test-key' -H 'content-type: application/json' \
+//!     -d '{"type":"ERASURE","subject":{"coreIdentifier":"user-'$who'"},"subjectType":"customer"}'
 //! done
-//! kill -9 %2        # while the jobs run (each takes 5 s): answered 200, not reported
-//! cargo run -p transcend-hyper --features queue --example queued_silo
+//! kill -9 %2   # while the jobs run (each takes 5 s): answered 200, not yet reported
+//! TRANSCEND_API_KEY=users-db-key SOMBRA_URL=http://127.0.0.1:4000 \
+//!   cargo run -p transcend-hyper --features queue --example queued_silo
 //! # INFO resuming the jobs queued before this start jobs=3
-//! # INFO …erased… then: the queue is empty: the jobs queued before this start are settled
+//! # INFO running a queued job entry="1" deliveries=2 … erased …
+//! # INFO the queue is empty: the jobs queued before this start are settled jobs=3
+//! curl -s http://127.0.0.1:4000/emulator/v1/requests -H 'authorization: Bearer test-key'
 //! ```
 //!
 //! With `--features queue,metrics`, the silo's figures (jobs queued, started, retried,
