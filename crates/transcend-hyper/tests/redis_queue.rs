@@ -16,7 +16,7 @@ use std::time::{Duration, SystemTime};
 use redis_server::RedisServer;
 use transcend_hyper::Client;
 use transcend_hyper::silo::queue::{
-    Enqueued, JobQueue, QueueOptions, QueuedJob, RedisQueue, Released, RunningWorkers,
+    Enqueued, JobQueue, Lease, QueueOptions, QueuedJob, RedisQueue, Released, RunningWorkers,
 };
 
 fn job(person: &str) -> QueuedJob {
@@ -98,22 +98,25 @@ async fn a_delivery_twice_is_queued_once_and_a_dead_replicas_job_taken_over() {
     );
 }
 
+/// `people`'s jobs queued, and the first taken by a replica under `replica-1` that is
+/// then killed holding it.
+async fn killed_holding_the_first(redis: &RedisServer, people: &[&str]) -> Lease {
+    let before = replica(redis).await;
+    for person in people {
+        before
+            .enqueue(&format!("jti-{person}"), in_an_hour(), &job(person))
+            .await
+            .unwrap();
+    }
+    take(&before, "replica-1", Duration::from_secs(60)).await
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_restarted_replica_first_takes_back_what_it_held() {
     let Some(redis) = RedisServer::start() else {
         return;
     };
-    let before = replica(&redis).await;
-    before
-        .enqueue("jti-1", in_an_hour(), &job("ada"))
-        .await
-        .unwrap();
-    before
-        .enqueue("jti-2", in_an_hour(), &job("alan"))
-        .await
-        .unwrap();
-    let held = take(&before, "replica-1", Duration::from_secs(60)).await;
-    drop(before);
+    let held = killed_holding_the_first(&redis, &["ada", "alan"]).await;
     // The same consumer name after a restart: its own pending entry comes first,
     // though its lease has not run out.
     let after = replica(&redis).await;
@@ -458,13 +461,7 @@ async fn a_replica_restarted_under_its_name_hands_its_job_to_one_worker() {
     let Some(redis) = RedisServer::start() else {
         return;
     };
-    let before = replica(&redis).await;
-    before
-        .enqueue("jti-1", in_an_hour(), &job("ada"))
-        .await
-        .unwrap();
-    let held = take(&before, "replica-1", Duration::from_secs(60)).await;
-    drop(before);
+    let held = killed_holding_the_first(&redis, &["ada"]).await;
     let after = Arc::new(replica(&redis).await);
     let asking: Vec<_> = (0..4)
         .map(|_| {

@@ -259,8 +259,17 @@ async fn work<Q, H, F>(
                 continue;
             }
         };
-        if let Some(backoff) = run(queue.as_ref(), &client, &options, handler.as_ref(), lease).await
-        {
+        let span = tracing::info_span!(
+            "queued job",
+            id = %lease.id,
+            deliveries = lease.deliveries,
+            action = %lease.job.job.action,
+            request = lease.job.job.request_id().unwrap_or_default(),
+            outcome = tracing::field::Empty,
+            error = tracing::field::Empty,
+        );
+        let settled = settle(queue.as_ref(), &client, &options, handler.as_ref(), lease);
+        if let Some(backoff) = tracing::Instrument::instrument(settled, span).await {
             // The job is back once its backoff has passed: a worker here looks then,
             // rather than at its next poll.
             let wake = Arc::clone(&wake);
@@ -278,30 +287,6 @@ const RETRY_MARGIN: Duration = Duration::from_millis(10);
 
 /// Runs one job, renewing its lease while the handler works, and settles it; the
 /// backoff when it was released for a retry.
-async fn run<Q, H, F>(
-    queue: &Q,
-    client: &Client,
-    options: &QueueOptions,
-    handler: &H,
-    lease: Lease,
-) -> Option<Duration>
-where
-    Q: JobQueue + ?Sized,
-    H: Fn(SiloJob) -> F,
-    F: Future<Output = Result<(), JobError>>,
-{
-    let span = tracing::info_span!(
-        "queued job",
-        id = %lease.id,
-        deliveries = lease.deliveries,
-        action = %lease.job.job.action,
-        request = lease.job.job.request_id().unwrap_or_default(),
-        outcome = tracing::field::Empty,
-        error = tracing::field::Empty,
-    );
-    tracing::Instrument::instrument(settle(queue, client, options, handler, lease), span).await
-}
-
 async fn settle<Q, H, F>(
     queue: &Q,
     client: &Client,
