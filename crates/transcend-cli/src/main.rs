@@ -179,9 +179,25 @@ async fn emulator(args: EmulatorArgs) -> Result<(), String> {
         );
     }
     println!("Ctrl-C to stop.");
-    tokio::signal::ctrl_c().await.map_err(|e| e.to_string())?;
+    stopped().await?;
     emulator.shutdown().await;
     Ok(())
+}
+
+/// Until Ctrl-C, or SIGTERM (a service manager's or a container's stop): either way the
+/// emulator shuts down and removes the temporary files it made.
+async fn stopped() -> Result<(), String> {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut terminate = signal(SignalKind::terminate()).map_err(|e| e.to_string())?;
+        tokio::select! {
+            interrupted = tokio::signal::ctrl_c() => interrupted.map_err(|e| e.to_string()),
+            _ = terminate.recv() => Ok(()),
+        }
+    }
+    #[cfg(not(unix))]
+    tokio::signal::ctrl_c().await.map_err(|e| e.to_string())
 }
 
 async fn demo(json: bool) -> Result<(), String> {

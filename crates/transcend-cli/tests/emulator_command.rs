@@ -87,3 +87,36 @@ fn a_bad_configuration_is_refused_with_its_reason() {
     assert!(stderr.contains("error_500"), "{stderr}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// Stopped by SIGTERM (a service manager's or a container's stop), the emulator shuts
+/// down and removes the folder it made for files in the system's temporary folder.
+#[cfg(unix)]
+#[test]
+fn sigterm_stops_the_emulator_and_removes_its_temporary_files() {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_transcend"))
+        .args(["emulator", "--listen", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut files = None;
+    for line in BufReader::new(child.stdout.take().unwrap()).lines() {
+        let line = line.unwrap();
+        if let Some(path) = line.trim().strip_prefix("files:") {
+            files = Some(std::path::PathBuf::from(path.trim()));
+        }
+        if line.starts_with("Ctrl-C") {
+            break;
+        }
+    }
+    let files = files.expect("the emulator prints its files' folder");
+    assert!(files.is_dir(), "{}", files.display());
+    let sent = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    let status = child.wait().unwrap();
+    assert!(status.success(), "stopped cleanly: {status}");
+    assert!(!files.exists(), "{} is left behind", files.display());
+}

@@ -62,8 +62,9 @@ pub(crate) fn act<B>(
     shared: &Arc<Shared>,
     request: &Request<B>,
 ) -> Result<Response<Bytes>, ServerError> {
+    // A change, as the admin API's mutations are: a key that may only view is refused.
     let key = authenticate(shared, &Credentials::from_headers(request.headers()))?;
-    require(&key, Scope::View)?;
+    require(&key, Scope::Manage)?;
     let action = action_of(request.uri().path()).ok_or_else(|| ServerError::NotFound {
         what: "no such action".into(),
     })?;

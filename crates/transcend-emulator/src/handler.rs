@@ -139,7 +139,14 @@ async fn state_io(
     request: Request<Incoming>,
 ) -> Result<Response<Bytes>, ServerError> {
     let key = authenticate(shared, &Credentials::from_headers(request.headers()))?;
-    require(&key, Scope::View)?;
+    // Reading the state needs `view`; replacing it, as every POST under /emulator/v1/,
+    // needs `manage`.
+    let needed = if request.method() == http::Method::GET {
+        Scope::View
+    } else {
+        Scope::Manage
+    };
+    require(&key, needed)?;
     let answer = match *request.method() {
         http::Method::GET => {
             let shared = Arc::clone(shared);
@@ -182,7 +189,7 @@ async fn state_io(
     Ok(response)
 }
 
-/// `POST /emulator/v1/webhooks` with a key that may view: send one signed webhook.
+/// `POST /emulator/v1/webhooks` with a key that may manage: send one signed webhook.
 async fn triggered(
     shared: &Shared,
     request: Request<Incoming>,
@@ -194,7 +201,7 @@ async fn triggered(
         });
     }
     let key = authenticate(shared, &Credentials::from_headers(request.headers()))?;
-    require(&key, Scope::View)?;
+    require(&key, Scope::Manage)?;
     let body = http_body_util::Limited::new(request.into_body(), 64 << 10)
         .collect()
         .await

@@ -200,13 +200,13 @@ impl EmulatorBuilder {
         };
         let transport = HyperTransport::new(Duration::from_secs(5))
             .map_err(|e| EmulatorError::Setup(e.to_string()))?;
-        let (storage_dir, owns_storage) = match (&config.storage_dir, &config.data_dir) {
-            (Some(dir), _) => (dir.clone(), false),
-            (None, Some(data)) => (data.join("files"), false),
+        let (storage_dir, temporary) = match (&config.storage_dir, &config.data_dir) {
+            (Some(dir), _) => (dir.clone(), None),
+            (None, Some(data)) => (data.join("files"), None),
             (None, None) => {
                 let dir = std::env::temp_dir()
                     .join(format!("transcend-emulator-{}", uuid::Uuid::new_v4()));
-                (dir, true)
+                (dir.clone(), Some(TemporaryFiles(dir)))
             }
         };
         tokio::fs::create_dir_all(&storage_dir)
@@ -267,7 +267,7 @@ impl EmulatorBuilder {
             base_url: format!("http://{addr}"),
             shared,
             server,
-            owns_storage,
+            temporary,
             clock,
         })
     }
@@ -340,8 +340,21 @@ pub struct Emulator {
     base_url: String,
     shared: Arc<Shared>,
     server: RunningServer,
-    owns_storage: bool,
+    /// The files' folder when the emulator made it: removed on shutdown, or when the
+    /// emulator is dropped without one.
+    temporary: Option<TemporaryFiles>,
     clock: tokio::task::JoinHandle<()>,
+}
+
+/// A folder the emulator made in the system's temporary folder (neither `storage_dir`
+/// nor `data_dir` named one): removed with everything in it when this is dropped.
+#[derive(Debug)]
+struct TemporaryFiles(std::path::PathBuf);
+
+impl Drop for TemporaryFiles {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
 }
 
 impl Emulator {
@@ -420,8 +433,8 @@ impl Emulator {
         self.shared.closing.cancel();
         let shared = Arc::clone(&self.shared);
         let _ = tokio::task::spawn_blocking(move || shared.store.close()).await;
-        if self.owns_storage {
-            let _ = tokio::fs::remove_dir_all(&self.shared.storage_dir).await;
+        if let Some(temporary) = self.temporary {
+            let _ = tokio::task::spawn_blocking(move || drop(temporary)).await;
         }
     }
 }

@@ -542,3 +542,65 @@ async fn faults_after_a_request_took_effect_lose_the_answer_not_the_request() {
     assert_eq!(emulator.requests().requests.len(), 1);
     emulator.shutdown().await;
 }
+
+/// Every door of the emulator's own that changes something (each `POST` under
+/// `/emulator/v1/`, which the dashboard's buttons call) needs `manage`, as the admin
+/// API's mutations do: a key that may view and submit is refused at each, and nothing
+/// changes; a key that may manage goes through.
+#[tokio::test]
+async fn a_view_only_key_is_refused_at_every_emulator_door_that_changes() {
+    let emulator = Emulator::builder()
+        .api_key(ApiKeyConfig::new("viewer", [Scope::View, Scope::Submit]))
+        .api_key(ApiKeyConfig::new("manager", [Scope::View, Scope::Manage]))
+        .start()
+        .await
+        .unwrap();
+    let id = client_with_key(&emulator, "viewer")
+        .submit_dsr(&dsr("a"))
+        .await
+        .unwrap()
+        .request
+        .id;
+    let as_viewer = [("authorization", "Bearer viewer")];
+    let trigger = r#"{"url":"http://127.0.0.1:9/x","audience":"a","coreIdentifier":"a"}"#;
+    let doors = [
+        format!("/emulator/v1/requests/{id}/approve"),
+        format!("/emulator/v1/requests/{id}/cancel"),
+        format!("/emulator/v1/requests/{id}/revoke"),
+        format!("/emulator/v1/requests/{id}/jobs/users-db/skip"),
+        format!("/emulator/v1/requests/{id}/jobs/users-db/redeliver"),
+        "/emulator/v1/state".to_owned(),
+        "/emulator/v1/webhooks".to_owned(),
+    ];
+    for door in &doors {
+        let body = if door.ends_with("webhooks") {
+            trigger
+        } else {
+            "{}"
+        };
+        let (status, _, answer) = raw(&emulator, "POST", door, &as_viewer, body).await;
+        assert_eq!(status, 401, "{door}: {answer}");
+        assert!(
+            answer["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("Manage Request Compilation")),
+            "{door}: {answer}"
+        );
+    }
+    let before = emulator.request(&id).unwrap();
+    assert_ne!(before.status, RequestStatus::Canceled, "nothing changed");
+    // Reading stays open to the viewer; the manager may write.
+    let (status, _, state) = raw(&emulator, "GET", "/emulator/v1/state", &as_viewer, "").await;
+    assert_eq!(status, 200);
+    let as_manager = [("authorization", "Bearer manager")];
+    let (status, _, answer) = raw(
+        &emulator,
+        "POST",
+        "/emulator/v1/state",
+        &as_manager,
+        &state.to_string(),
+    )
+    .await;
+    assert_eq!(status, 200, "{answer}");
+    emulator.shutdown().await;
+}

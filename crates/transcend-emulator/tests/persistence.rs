@@ -211,3 +211,38 @@ async fn an_export_imported_elsewhere_gives_the_same_state() {
     source.shutdown().await;
     copy.shutdown().await;
 }
+
+/// An emulator that made its files' folder in the system's temporary folder removes it
+/// on shutdown, and when it is dropped without one; a folder it was given stays.
+#[tokio::test]
+async fn the_temporary_files_folder_goes_with_the_emulator() {
+    let shut_down = transcend_emulator::Emulator::builder()
+        .start()
+        .await
+        .unwrap();
+    let folder = shut_down.storage_dir().to_path_buf();
+    assert!(folder.is_dir());
+    shut_down.shutdown().await;
+    assert!(!folder.exists(), "removed on shutdown");
+
+    let dropped = transcend_emulator::Emulator::builder()
+        .start()
+        .await
+        .unwrap();
+    let folder = dropped.storage_dir().to_path_buf();
+    std::fs::write(folder.join("a-file"), b"kept until the emulator goes").unwrap();
+    drop(dropped);
+    assert!(!folder.exists(), "removed when dropped without a shutdown");
+
+    let given = std::env::temp_dir().join(format!("given-files-{:032x}", fastrand::u128(..)));
+    let mut config = transcend_emulator::EmulatorConfig::default();
+    config.storage_dir = Some(given.clone());
+    let kept = transcend_emulator::Emulator::builder()
+        .config(config)
+        .start()
+        .await
+        .unwrap();
+    drop(kept);
+    assert!(given.is_dir(), "a folder it was given stays");
+    let _ = std::fs::remove_dir_all(&given);
+}
