@@ -691,3 +691,50 @@ async fn preflight_identifiers_pulled_filled_in_and_pushed() {
     assert!(text(&again).contains("3 skipped"), "{}", text(&again));
     emulator.shutdown().await;
 }
+
+/// `request export` reads identifiers through Sombra, which answers that call from
+/// 7.180.0 on: an organization whose Sombra is older is refused before anything is
+/// written, as Transcend's CLI refuses it; 7.180.0 (the emulator's default) is served.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn export_needs_sombra_7_180_0() {
+    let old = emulator("[admin]\nsombra_version = \"7.179.2\"\n").await;
+    submit(&old, 2, RequestAction::Access).await;
+    let dir = Dir::new("old-sombra");
+    let file = dir.path("requests.csv");
+    let output = run(
+        &old,
+        &dir,
+        &[
+            "request",
+            "export",
+            "--all-statuses",
+            "--file",
+            file.to_str().unwrap(),
+        ],
+    );
+    assert!(!output.status.success());
+    assert!(
+        text(&output).contains("7.179.2") && text(&output).contains("7.180.0"),
+        "{}",
+        text(&output)
+    );
+    assert!(!file.exists(), "nothing written");
+    old.shutdown().await;
+
+    let current = emulator("").await;
+    let ids = submit(&current, 2, RequestAction::Access).await;
+    let output = run(
+        &current,
+        &dir,
+        &[
+            "request",
+            "export",
+            "--all-statuses",
+            "--file",
+            file.to_str().unwrap(),
+        ],
+    );
+    assert!(output.status.success(), "{}", text(&output));
+    assert_eq!(exported_ids(&file).len(), ids.len());
+    current.shutdown().await;
+}

@@ -17,6 +17,13 @@ use serde::{Deserialize, Serialize};
 /// [[admin.attribute_keys]]
 /// name = "Source"
 /// type = "SINGLE_SELECT"
+///
+/// # The organization's Sombra version (Transcend's CLI needs 7.180.0 or later for
+/// # `request export`), and its AI settings (an MCP server asks before each Sombra call).
+/// sombra_version = "7.180.0"
+/// [admin.ai_setting]
+/// is_ai_enabled = true
+/// is_mcp_sombra_enabled = false
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -29,6 +36,36 @@ pub struct AdminConfig {
     pub attribute_keys: Vec<AttributeKeyConfig>,
     /// The data subject types (`internalSubjects`).
     pub subject_types: Vec<String>,
+    /// The version `organization { sombra { version } }` answers (default
+    /// [`DEFAULT_SOMBRA_VERSION`]): lower it to rehearse a tool's refusal of an old Sombra.
+    pub sombra_version: String,
+    /// What `organization { aiSetting }` answers: both on by default, so AI tooling
+    /// works against a default emulator; off to rehearse a refusal.
+    pub ai_setting: AiSettingConfig,
+}
+
+/// The Sombra version a default emulator reports: the first that serves every call
+/// Transcend's CLI makes (its `request export` refuses anything older).
+pub const DEFAULT_SOMBRA_VERSION: &str = "7.180.0";
+
+/// The organization's AI settings (`aiSetting`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+#[non_exhaustive]
+pub struct AiSettingConfig {
+    /// `isAiEnabled`: AI features are on for the organization.
+    pub is_ai_enabled: bool,
+    /// `isMcpSombraEnabled`: MCP servers may call the organization's Sombra.
+    pub is_mcp_sombra_enabled: bool,
+}
+
+impl Default for AiSettingConfig {
+    fn default() -> Self {
+        Self {
+            is_ai_enabled: true,
+            is_mcp_sombra_enabled: true,
+        }
+    }
 }
 
 impl Default for AdminConfig {
@@ -48,6 +85,8 @@ impl Default for AdminConfig {
             ],
             attribute_keys: Vec::new(),
             subject_types: vec!["customer".into()],
+            sombra_version: DEFAULT_SOMBRA_VERSION.into(),
+            ai_setting: AiSettingConfig::default(),
         }
     }
 }

@@ -5,7 +5,9 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-pub use crate::admin_config::{AdminConfig, AttributeKeyConfig, TemplateConfig};
+pub use crate::admin_config::{
+    AdminConfig, AiSettingConfig, AttributeKeyConfig, DEFAULT_SOMBRA_VERSION, TemplateConfig,
+};
 use transcend_proto::types::{IdentifierType, RequestAction, SubmitDsr};
 
 /// The API key accepted when no configuration is given: every scope, every silo.

@@ -69,9 +69,9 @@ mod view;
 mod webhook;
 
 pub use config::{
-    AdminConfig, ApiKeyConfig, AttributeKeyConfig, ConfigError, DEFAULT_API_KEY, DataSiloConfig,
-    EmulatorConfig, EnricherConfig, FaultConfig, LifecycleConfig, RateLimitConfig, Scope,
-    TemplateConfig, WebhookConfig,
+    AdminConfig, AiSettingConfig, ApiKeyConfig, AttributeKeyConfig, ConfigError, DEFAULT_API_KEY,
+    DEFAULT_SOMBRA_VERSION, DataSiloConfig, EmulatorConfig, EnricherConfig, FaultConfig,
+    LifecycleConfig, RateLimitConfig, Scope, TemplateConfig, WebhookConfig,
 };
 pub use dashboard::DASHBOARD_PATH;
 pub use graphql::{GRAPHQL_PATH, admin_schema_sdl};

@@ -544,3 +544,30 @@ async fn the_organizations_sombra_is_the_emulator_and_transcends_startup_queries
     assert_eq!(templates.len(), 2);
     emulator.shutdown().await;
 }
+
+/// `organization { sombra { version } aiSetting { … } }` answers the configuration: by
+/// default Sombra 7.180.0 with both AI flags on; a configured version and flags off to
+/// rehearse a tool's refusal.
+#[tokio::test]
+async fn the_organization_answers_its_sombra_version_and_ai_setting() {
+    let default = Emulator::builder().start().await.unwrap();
+    let organization = admin(&default).organization().await.unwrap();
+    assert_eq!(
+        organization.sombra.version.as_deref(),
+        Some(transcend_emulator::DEFAULT_SOMBRA_VERSION)
+    );
+    let ai = organization.ai_setting.unwrap();
+    assert!(ai.is_ai_enabled && ai.is_mcp_sombra_enabled);
+    default.shutdown().await;
+
+    let config = EmulatorConfig::from_toml(
+        "[admin]\nsombra_version = \"7.179.0\"\n[admin.ai_setting]\nis_mcp_sombra_enabled = false\n",
+    )
+    .unwrap();
+    let configured = Emulator::builder().config(config).start().await.unwrap();
+    let organization = admin(&configured).organization().await.unwrap();
+    assert_eq!(organization.sombra.version.as_deref(), Some("7.179.0"));
+    let ai = organization.ai_setting.unwrap();
+    assert!(ai.is_ai_enabled && !ai.is_mcp_sombra_enabled);
+    configured.shutdown().await;
+}

@@ -74,6 +74,8 @@ pub async fn export(args: ExportArgs) -> Result<(), String> {
         other => return Err(format!("--format {other:?}: expected csv or jsonl")),
     };
     let client = client()?;
+    let organization = client.organization().await.map_err(|e| e.to_string())?;
+    sombra_serves_identifiers(organization.sombra.version.as_deref())?;
     let defaults: &[&str] = if args.all_statuses {
         &[]
     } else {
@@ -172,6 +174,36 @@ async fn chunks(
             }
         })
         .collect())
+}
+
+/// The first Sombra version that answers `POST /v1/request-identifiers`, which the
+/// export reads each request's identifiers with; Transcend's CLI refuses `request
+/// export` below it ("Please upgrade Sombra to 7.180.0 or greater").
+const IDENTIFIERS_SINCE: (u64, u64, u64) = (7, 180, 0);
+
+/// Refuses a Sombra older than [`IDENTIFIERS_SINCE`]; a version that is not given, or
+/// not `MAJOR.MINOR.PATCH`, is let through (the calls themselves will say).
+fn sombra_serves_identifiers(version: Option<&str>) -> Result<(), String> {
+    let Some(version) = version else {
+        return Ok(());
+    };
+    let numbers: Vec<u64> = version
+        .trim_start_matches('v')
+        .split(['.', '-', '+'])
+        .take(3)
+        .map_while(|part| part.parse().ok())
+        .collect();
+    let [major, minor, patch] = numbers[..] else {
+        return Ok(());
+    };
+    if (major, minor, patch) < IDENTIFIERS_SINCE {
+        let (a, b, c) = IDENTIFIERS_SINCE;
+        return Err(format!(
+            "the organization's Sombra is {version}: reading a request's identifiers needs \
+             Sombra {a}.{b}.{c} or later (upgrade Sombra)"
+        ));
+    }
+    Ok(())
 }
 
 fn chunk_file(file: &Path, i: usize, n: usize) -> PathBuf {
@@ -324,5 +356,27 @@ impl<W: Write> Output<W> {
             out.flush()?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod sombra_version_tests {
+    use super::sombra_serves_identifiers;
+
+    #[test]
+    fn below_7_180_0_is_refused_and_the_rest_let_through() {
+        for old in ["7.179.9", "6.999.0", "v7.100.3", "0.1.0"] {
+            let refused = sombra_serves_identifiers(Some(old)).unwrap_err();
+            assert!(
+                refused.contains(old) && refused.contains("7.180.0"),
+                "{refused}"
+            );
+        }
+        for new in ["7.180.0", "7.181.2", "8.0.0", "7.180.0-rc.1", "v7.200.0"] {
+            assert!(sombra_serves_identifiers(Some(new)).is_ok(), "{new}");
+        }
+        for unknown in [None, Some("latest"), Some("7")] {
+            assert!(sombra_serves_identifiers(unknown).is_ok(), "{unknown:?}");
+        }
     }
 }

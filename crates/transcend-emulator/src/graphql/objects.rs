@@ -358,6 +358,14 @@ pub(crate) struct TemplatesPayload {
 pub(crate) struct Organization {
     pub sombra: Sombra,
     pub sombras: Vec<Sombra>,
+    pub ai_setting: Option<AiSetting>,
+}
+
+/// The organization's AI settings, from the configuration.
+#[derive(SimpleObject, Debug, Clone, Copy)]
+pub(crate) struct AiSetting {
+    pub is_ai_enabled: bool,
+    pub is_mcp_sombra_enabled: bool,
 }
 
 /// A Sombra gateway.

@@ -13,7 +13,7 @@ use super::inputs::{
     TemplateFiltersInput, TemplateOrder, descending,
 };
 use super::objects::{
-    Action, AttributeKey, AttributeKeysPayload, DataSubjectInternal, DefinedMessage,
+    Action, AiSetting, AttributeKey, AttributeKeysPayload, DataSubjectInternal, DefinedMessage,
     DsrFormIdentifier, Enricher, ListReducedRequestsForDataSiloPayload, Message, Organization,
     PageInfo, RequestDataSilo, RequestDataSilosPayload, RequestEnricher, RequestEnrichersPayload,
     RequestIdentifier, RequestIdentifiersPayload, RequestNode, RequestsPayload, Sombra, Template,
@@ -353,11 +353,16 @@ impl Query {
         let sombra = Sombra {
             id: ID(EMULATOR_SOMBRA_ID.into()),
             customer_url: shared.base_url.clone(),
-            version: Some(env!("CARGO_PKG_VERSION").into()),
+            version: Some(shared.config.admin.sombra_version.clone()),
         };
+        let ai = shared.config.admin.ai_setting;
         Ok(Organization {
             sombras: vec![sombra.clone()],
             sombra,
+            ai_setting: Some(AiSetting {
+                is_ai_enabled: ai.is_ai_enabled,
+                is_mcp_sombra_enabled: ai.is_mcp_sombra_enabled,
+            }),
         })
     }
 

@@ -61,9 +61,9 @@ pub use lookups::{
     OrganizationSombra, Page, Templates,
 };
 pub use objects::{
-    AttributeKey, AttributeKeysPayload, AttributeValue, DataSiloBulkPreview, DataSubjectInternal,
-    DsrFormIdentifier, Enricher, Message, Organization, PageInfo, Request, RequestCount,
-    RequestDataSilo, RequestDataSilosPayload, RequestDetails, RequestEnricher,
+    AiSetting, AttributeKey, AttributeKeysPayload, AttributeValue, DataSiloBulkPreview,
+    DataSubjectInternal, DsrFormIdentifier, Enricher, Message, Organization, PageInfo, Request,
+    RequestCount, RequestDataSilo, RequestDataSilosPayload, RequestDetails, RequestEnricher,
     RequestEnrichersPayload, RequestIdentifier, RequestIdentifiersPayload, RequestsPayload, Sombra,
     Template, TemplatesPayload,
 };

@@ -297,6 +297,19 @@ pub struct Organization {
     pub sombra: Sombra,
     /// Every Sombra it has.
     pub sombras: Vec<Sombra>,
+    /// Whether AI features, and MCP servers' calls to its Sombra, are on.
+    pub ai_setting: Option<AiSetting>,
+}
+
+/// The organization's AI settings: an MCP server asks before each Sombra call.
+#[derive(cynic::QueryFragment, Debug, Clone, Copy, PartialEq, Eq)]
+#[cynic(schema = "admin")]
+#[non_exhaustive]
+pub struct AiSetting {
+    /// AI features are on for the organization.
+    pub is_ai_enabled: bool,
+    /// MCP servers may call the organization's Sombra.
+    pub is_mcp_sombra_enabled: bool,
 }
 
 /// A Sombra gateway of the organization.
