@@ -10,8 +10,9 @@ use serde_json::json;
 use transcend_emulator::{Emulator, JobStatus};
 use transcend_hyper::proto::endpoint::download_file::is_expired_key;
 use transcend_hyper::types::{
-    AccessProfile, AccessUpload, AttestedExtraIdentifiers, DatapointUpload, ExtraIdentifier,
-    IdentifierType, RequestAction, RequestStatus, Subject, SubmitDsr,
+    AccessProfile, AccessUpload, AttestedExtraIdentifiers, Attribute, DatapointUpload,
+    ExtraIdentifier, IdentifierType, RequestAction, RequestAttributeValue, RequestStatus, Subject,
+    SubmitDsr,
 };
 use transcend_hyper::{DatapointSource, Error, ErrorKind, RestartOptions};
 
@@ -317,5 +318,78 @@ async fn a_large_datapoint_value_is_kept_on_disk_and_downloads_the_same() {
             .unwrap();
     assert_eq!(downloaded, json!(history));
     std::fs::remove_dir_all(&dir).unwrap();
+    emulator.shutdown().await;
+}
+
+/// The answer to a submission, and to a restart, carries every field Transcend's does
+/// (Transcend's own CLI decodes it strictly): `email`, `country` and
+/// `countrySubDivision` are `null` when empty, `attributeValues` is `[]`, or one
+/// `{name, attributeKey: {name}}` per value of the request's custom fields; the client
+/// reads them back typed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_submission_answer_carries_every_field_with_nulls_and_typed_attributes() {
+    let emulator = Emulator::builder().start().await.unwrap();
+    let (status, _, plain) = common::raw(
+        &emulator,
+        "POST",
+        "/v1/data-subject-request",
+        &[
+            ("authorization", "Bearer test-key"),
+            ("content-type", "application/json"),
+        ],
+        r#"{"type":"ACCESS","subject":{"coreIdentifier":"user-9"},"subjectType":"customer"}"#,
+    )
+    .await;
+    assert_eq!(status, 200, "{plain}");
+    let request = &plain["request"];
+    for field in [
+        "id",
+        "link",
+        "status",
+        "type",
+        "subjectType",
+        "coreIdentifier",
+        "isSilent",
+        "isTest",
+    ] {
+        assert!(!request[field].is_null(), "{field}: {request}");
+    }
+    for field in ["email", "country", "countrySubDivision"] {
+        let object = request.as_object().unwrap();
+        assert_eq!(object.get(field), Some(&json!(null)), "{field}: {request}");
+    }
+    assert_eq!(request["attributeValues"], json!([]));
+
+    let client = client(&emulator);
+    let mut dsr = SubmitDsr::new(
+        RequestAction::Erasure,
+        Subject::new("user-10").email("ada@example.com"),
+        "customer",
+    );
+    dsr.attributes = Some(vec![
+        Attribute::new("Source", ["web", "app"]),
+        Attribute::new("Tier", ["gold"]),
+    ]);
+    let created = client.submit_dsr(&dsr).await.unwrap().request;
+    let expected = vec![
+        RequestAttributeValue::new("Source", "web"),
+        RequestAttributeValue::new("Source", "app"),
+        RequestAttributeValue::new("Tier", "gold"),
+    ];
+    assert_eq!(created.attribute_values, expected);
+    assert_eq!(created.email.as_deref(), Some("ada@example.com"));
+    let restarted = client
+        .restart_dsr(&created.id, RestartOptions::default())
+        .await
+        .unwrap()
+        .request;
+    assert_eq!(
+        restarted.attribute_values, expected,
+        "a restart answers alike"
+    );
+    assert_eq!(
+        (restarted.country, restarted.country_sub_division),
+        (None, None)
+    );
     emulator.shutdown().await;
 }

@@ -23,7 +23,8 @@ fn response(status: u16, body: &'static str) -> Response<Bytes> {
 fn new_fields_and_values_from_the_server_are_kept_not_refused() {
     let body = r#"{"request":{"id":"da13","status":"PAUSED_FOR_REVIEW","type":"NEW_TYPE","subjectType":"customer",
         "email":null,"coreIdentifier":"c","isSilent":true,"isTest":false,"replyToEmailAddresses":[],"link":"l",
-        "country":"US","countrySubDivision":"US-CA","attributeValues":[{"key":"a"}],"brandNew":{"nested":[1]}}}"#;
+        "country":"US","countrySubDivision":"US-CA","brandNew":{"nested":[1]},
+        "attributeValues":[{"id":"v1","name":"web","attributeKey":{"name":"Source","type":"TEXT"}}]}}"#;
     let created = SubmitDsrEndpoint::parse_response(response(200, body)).unwrap();
     assert_eq!(
         created.request.status,
@@ -31,6 +32,11 @@ fn new_fields_and_values_from_the_server_are_kept_not_refused() {
     );
     assert_eq!(created.request.action.as_str(), "NEW_TYPE");
     assert_eq!(created.request.email, None);
+    let value = &created.request.attribute_values[0];
+    assert_eq!(
+        (value.name.as_str(), value.attribute_key.name.as_str()),
+        ("web", "Source")
+    );
 }
 
 #[test]

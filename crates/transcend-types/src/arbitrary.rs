@@ -281,7 +281,7 @@ pub fn submit_dsr_response() -> BoxedStrategy<SubmitDsrResponse> {
         maybe(text()),
         maybe(country(false)),
         maybe(subdivision()),
-        maybe(json_value()),
+        vec((text(), text()), 0..3),
     );
     (dsr_status(), extras)
         .prop_map(
@@ -293,7 +293,10 @@ pub fn submit_dsr_response() -> BoxedStrategy<SubmitDsrResponse> {
                 request.link = link;
                 request.country = country;
                 request.country_sub_division = sub;
-                request.attribute_values = attribute_values;
+                request.attribute_values = attribute_values
+                    .into_iter()
+                    .map(|(key, value)| RequestAttributeValue::new(key, value))
+                    .collect();
                 SubmitDsrResponse { request }
             },
         )

@@ -12,13 +12,18 @@ pub struct SubmitDsrResponse {
     pub request: DsrRecord,
 }
 
-/// A DSR as the submit response describes it.
+/// A DSR as the submit response (and a restart's) describes it.
 ///
-/// Fields the server adds beyond these are ignored, never an error.
+/// Transcend always sends `email`, `country`, `countrySubDivision` (`null` when none)
+/// and `attributeValues` (`[]` when none), and Transcend's own CLI refuses an answer
+/// without them: they are always written, and required in the JSON Schema. Reading is
+/// lenient: an answer that leaves them out reads as `None` and `[]`. Fields the server
+/// adds beyond these are ignored, never an error.
 #[derive(
     Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
 )]
 #[serde(rename_all = "camelCase")]
+#[schemars(transform = crate::schema::require_always_sent)]
 #[non_exhaustive]
 pub struct DsrRecord {
     /// The request's id.
@@ -47,25 +52,50 @@ pub struct DsrRecord {
     /// The request in the Transcend dashboard.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub link: Option<String>,
-    /// The country the request came from, when the server reports it.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// The country the request came from; `null` when none is known.
+    #[serde(default)]
     pub country: Option<Country>,
-    /// The subdivision the request came from, when the server reports it.
-    #[serde(
-        rename = "countrySubDivision",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    /// The subdivision the request came from; `null` when none is known.
+    #[serde(rename = "countrySubDivision", default)]
     pub country_sub_division: Option<CountrySubdivision>,
-    /// Attribute values attached to the request, as the server sends them; a `null`
-    /// that is sent is kept, distinct from a field left out.
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "present"
-    )]
-    #[schemars(schema_with = "crate::schema::attribute_values")]
-    pub attribute_values: Option<serde_json::Value>,
+    /// The values of the request's custom fields, one per value; `[]` when none (a
+    /// `null` reads as `[]` too).
+    #[serde(default, deserialize_with = "null_as_empty")]
+    pub attribute_values: Vec<RequestAttributeValue>,
+}
+
+/// One value of a request's custom field (attribute): `{ "name": "value",
+/// "attributeKey": { "name": "key" } }`.
+#[derive(
+    Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
+)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct RequestAttributeValue {
+    /// The value.
+    pub name: String,
+    /// The custom field it is a value of.
+    pub attribute_key: AttributeKeyName,
+}
+
+impl RequestAttributeValue {
+    /// The value `name` of the custom field `key`.
+    pub fn new(key: impl Into<String>, name: impl Into<String>) -> Self {
+        Self {
+            name: name.into(),
+            attribute_key: AttributeKeyName { name: key.into() },
+        }
+    }
+}
+
+/// A custom field (attribute key), by name.
+#[derive(
+    Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
+)]
+#[non_exhaustive]
+pub struct AttributeKeyName {
+    /// The field's name.
+    pub name: String,
 }
 
 /// The state of a DSR (`GET /v1/data-subject-request/{id}`).
@@ -100,11 +130,14 @@ impl SubmitDsrResponse {
     }
 }
 
-/// A field that is present is `Some`, even when it is `null`.
-fn present<'de, D: serde::Deserializer<'de>>(
-    deserializer: D,
-) -> Result<Option<serde_json::Value>, D::Error> {
-    serde::Deserialize::deserialize(deserializer).map(Some)
+/// A list that may be sent as `null`: read as empty.
+fn null_as_empty<'de, D, T>(deserializer: D) -> Result<Vec<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::Deserialize<'de>,
+{
+    let list: Option<Vec<T>> = serde::Deserialize::deserialize(deserializer)?;
+    Ok(list.unwrap_or_default())
 }
 
 impl DsrStatus {
@@ -144,7 +177,7 @@ impl DsrRecord {
             link: None,
             country: None,
             country_sub_division: None,
-            attribute_values: None,
+            attribute_values: Vec::new(),
         }
     }
 

@@ -59,7 +59,7 @@ pub use access::{AccessProfile, AccessUpload};
 pub use action::{CompletedRequestStatus, RequestAction};
 pub use cron::{Partition, PendingRequest, PendingRequestsPage, RequestAttribute};
 pub use datapoint::{DatapointChunk, DatapointUpload};
-pub use dsr::{DsrRecord, DsrStatus, SubmitDsrResponse};
+pub use dsr::{AttributeKeyName, DsrRecord, DsrStatus, RequestAttributeValue, SubmitDsrResponse};
 pub use enrichment::{
     EnrichIdentifiers, EnrichedIdentifier, EnrichmentAnswer, EnrichmentJob, EnrichmentStatus,
 };

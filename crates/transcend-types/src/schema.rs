@@ -160,14 +160,24 @@ fn extensible_enum_refs(value: &mut Value, enums: &[String]) {
     }
 }
 
-/// `attributeValues`: its shape is not documented, so any array or object, or `null`.
-pub(crate) fn attribute_values(_: &mut SchemaGenerator) -> Schema {
-    schemars::json_schema!({
-        "description": "Attribute values attached to the request, as the server sends them. Their shape is not documented: an array or an object, or null.",
-        "type": ["array", "object", "null"],
-        "items": {},
-        "additionalProperties": true,
-    })
+/// A submission's answer: the fields Transcend always sends (`null` or `[]` when
+/// empty) and its own CLI requires are required here, though the Rust type reads an
+/// answer without them.
+pub(crate) fn require_always_sent(schema: &mut Schema) {
+    const ALWAYS_SENT: [&str; 4] = ["email", "country", "countrySubDivision", "attributeValues"];
+    let Some(object) = schema.as_object_mut() else {
+        return;
+    };
+    let required = object
+        .entry("required")
+        .or_insert_with(|| Value::Array(Vec::new()));
+    if let Value::Array(names) = required {
+        for name in ALWAYS_SENT {
+            if !names.iter().any(|n| n == name) {
+                names.push(Value::String(name.into()));
+            }
+        }
+    }
 }
 
 /// The published files: `definitions.schema.json` with every definition once (the

@@ -108,8 +108,31 @@ fn the_all_options_example_parses_but_breaks_the_silo_list_rule() {
 
 #[test]
 fn response_examples_round_trip() {
+    // Transcend's whole answer: every field it always sends, read and written back.
     let response = round_trip::<SubmitDsrResponse>("submit_dsr_response.json");
+    assert_eq!(
+        response.request.attribute_values,
+        [RequestAttributeValue::new("Source", "web")]
+    );
+    assert_eq!(response.request.country_sub_division, None);
+    // The reference page's abridged example (no country, countrySubDivision or
+    // attributeValues) still reads; written, it carries them, `null` or `[]`.
+    let short = serde_json::json!({ "request": { "id": "da13d328-3f9d-40d5-9312-9f4fcf3ad0d2", "status": "COMPILING", "type": "ACCESS", "subjectType": "customer", "email": "user@example.com", "coreIdentifier": "id-123456789", "isSilent": true, "isTest": false, "replyToEmailAddresses": [], "link": "https://app.transcend.io/privacy-requests/incoming-requests/da13d328-3f9d-40d5-9312-9f4fcf3ad0d2" } });
+    let response: SubmitDsrResponse = serde_json::from_value(short).unwrap();
     assert_eq!(response.request.status, RequestStatus::Compiling);
+    let written = serde_json::to_value(&response).unwrap();
+    assert_eq!(written["request"]["country"], serde_json::Value::Null);
+    assert_eq!(
+        written["request"]["countrySubDivision"],
+        serde_json::Value::Null
+    );
+    assert_eq!(written["request"]["attributeValues"], serde_json::json!([]));
+    let null_list: SubmitDsrResponse = serde_json::from_value(serde_json::json!({"request": {
+        "id": "r", "status": "COMPILING", "type": "ACCESS", "subjectType": "customer",
+        "email": null, "coreIdentifier": "c", "attributeValues": null
+    }}))
+    .unwrap();
+    assert!(null_list.request.attribute_values.is_empty());
     let statuses = round_trip_all::<DsrStatus>("dsr_status");
     let found: Vec<RequestStatus> = statuses.into_iter().map(|(_, s)| s.status).collect();
     assert_eq!(

@@ -433,6 +433,17 @@ impl Store {
             record.country = region.effective_country();
             record.country_sub_division = region.country_sub_division.clone();
         }
+        // One entry per value of each custom field, as Transcend answers them.
+        record.attribute_values = submission
+            .attributes
+            .iter()
+            .flatten()
+            .flat_map(|attribute| {
+                attribute.values.iter().map(|value| {
+                    transcend_proto::types::RequestAttributeValue::new(&attribute.key, value)
+                })
+            })
+            .collect();
         let mut state = RequestState::new(
             inner.next_seq,
             record,
