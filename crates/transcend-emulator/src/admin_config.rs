@@ -24,6 +24,15 @@ use serde::{Deserialize, Serialize};
 /// [admin.ai_setting]
 /// is_ai_enabled = true
 /// is_mcp_sombra_enabled = false
+///
+/// # Who answers for requests and data silos (`owners`, `teams`).
+/// [[admin.users]]
+/// id = "u-1"
+/// name = "Ada Lovelace"
+/// email = "ada@example.com"
+/// [[admin.teams]]
+/// id = "t-1"
+/// name = "Privacy"
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -42,6 +51,57 @@ pub struct AdminConfig {
     /// What `organization { aiSetting }` answers: both on by default, so AI tooling
     /// works against a default emulator; off to rehearse a refusal.
     pub ai_setting: AiSettingConfig,
+    /// The organization's users (`[[admin.users]]`): each request's and each data
+    /// silo's `owners`. None by default.
+    pub users: Vec<UserConfig>,
+    /// The organization's teams (`[[admin.teams]]`): each request's and each data
+    /// silo's `teams`. None by default.
+    pub teams: Vec<TeamConfig>,
+}
+
+/// A user of the organization (`UserPreview`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct UserConfig {
+    /// Its id.
+    pub id: String,
+    /// Its name.
+    pub name: String,
+    /// Its e-mail address.
+    pub email: String,
+}
+
+impl UserConfig {
+    /// A user.
+    pub fn new(id: impl Into<String>, name: impl Into<String>, email: impl Into<String>) -> Self {
+        Self {
+            id: id.into(),
+            name: name.into(),
+            email: email.into(),
+        }
+    }
+}
+
+/// A team of the organization (`TeamPreview`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct TeamConfig {
+    /// Its id.
+    pub id: String,
+    /// Its name.
+    pub name: String,
+}
+
+impl TeamConfig {
+    /// A team.
+    pub fn new(id: impl Into<String>, name: impl Into<String>) -> Self {
+        Self {
+            id: id.into(),
+            name: name.into(),
+        }
+    }
 }
 
 /// The Sombra version a default emulator reports: the first that serves every call
@@ -87,6 +147,8 @@ impl Default for AdminConfig {
             subject_types: vec!["customer".into()],
             sombra_version: DEFAULT_SOMBRA_VERSION.into(),
             ai_setting: AiSettingConfig::default(),
+            users: Vec::new(),
+            teams: Vec::new(),
         }
     }
 }

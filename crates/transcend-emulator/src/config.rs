@@ -6,7 +6,8 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 pub use crate::admin_config::{
-    AdminConfig, AiSettingConfig, AttributeKeyConfig, DEFAULT_SOMBRA_VERSION, TemplateConfig,
+    AdminConfig, AiSettingConfig, AttributeKeyConfig, DEFAULT_SOMBRA_VERSION, TeamConfig,
+    TemplateConfig, UserConfig,
 };
 use transcend_proto::types::{IdentifierType, RequestAction, SubmitDsr};
 

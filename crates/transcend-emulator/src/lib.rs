@@ -71,7 +71,7 @@ mod webhook;
 pub use config::{
     AdminConfig, AiSettingConfig, ApiKeyConfig, AttributeKeyConfig, ConfigError, DEFAULT_API_KEY,
     DEFAULT_SOMBRA_VERSION, DataSiloConfig, EmulatorConfig, EnricherConfig, FaultConfig,
-    LifecycleConfig, RateLimitConfig, Scope, TemplateConfig, WebhookConfig,
+    LifecycleConfig, RateLimitConfig, Scope, TeamConfig, TemplateConfig, UserConfig, WebhookConfig,
 };
 pub use dashboard::DASHBOARD_PATH;
 pub use graphql::{GRAPHQL_PATH, admin_schema_sdl};

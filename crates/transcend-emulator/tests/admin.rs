@@ -571,3 +571,100 @@ async fn the_organization_answers_its_sombra_version_and_ai_setting() {
     assert!(ai.is_ai_enabled && !ai.is_mcp_sombra_enabled);
     configured.shutdown().await;
 }
+
+/// What Transcend's MCP server selects: a request's owners and teams, a silo part's
+/// link, details and last error (from its last failed delivery), the silo's owners,
+/// teams, type and liveness, and `cancelRequest`'s `clientMutationId`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn owners_teams_and_a_silo_parts_error_details_and_link() {
+    let failing = TestSilo::start(|_| JobAnswer::Failed {
+        status: http::StatusCode::SERVICE_UNAVAILABLE,
+        message: Some("database down".into()),
+    })
+    .await;
+    let mut config = EmulatorConfig::from_toml(
+        r#"
+[[admin.users]]
+id = "u-1"
+name = "Ada Lovelace"
+email = "ada@example.com"
+[[admin.teams]]
+id = "t-1"
+name = "Privacy"
+"#,
+    )
+    .unwrap();
+    config.webhooks.max_attempts = 1;
+    config.data_silos = vec![DataSiloConfig::new("users-db", &failing.url)];
+    let emulator = start(config).await;
+    let client = admin(&emulator);
+    let id = client
+        .submit_dsr(&dsr(RequestAction::Access, "p1"))
+        .await
+        .unwrap()
+        .request
+        .id;
+    let request = client.request(&id).await.unwrap();
+    assert_eq!(request.owners.len(), 1);
+    assert_eq!(
+        (
+            request.owners[0].id.inner(),
+            request.owners[0].name.as_str(),
+            request.owners[0].email.as_str()
+        ),
+        ("u-1", "Ada Lovelace", "ada@example.com")
+    );
+    assert_eq!(
+        (request.teams[0].id.inner(), request.teams[0].name.as_str()),
+        ("t-1", "Privacy")
+    );
+
+    failing.wait_for(1).await;
+    eventually(&emulator, &id, |v| {
+        v.jobs[0].status == transcend_emulator::JobStatus::DeliveryFailed
+    })
+    .await;
+    let parts: Vec<_> = client
+        .request_data_silos(RequestDataSiloFilters::request(&id))
+        .try_collect()
+        .await
+        .unwrap();
+    let part = &parts[0];
+    assert!(
+        part.link.contains(&id) && part.link.ends_with("/data-silos/users-db"),
+        "{}",
+        part.link
+    );
+    assert!(part.details.contains("users-db"), "{}", part.details);
+    let error = part.error.as_deref().unwrap_or_default();
+    assert!(error.contains("503"), "{error}");
+
+    // The silo's owners, teams, type and liveness, and cancelRequest's clientMutationId,
+    // as Transcend's MCP server asks for them.
+    let query = r#"{"query":"{ requestDataSilos(filterBy: {requestId: \"ID\"}) { nodes { dataSilo { type outerType isLive owners { id name email } teams { id name } } } } }"}"#
+        .replace("ID", &id);
+    let key = format!("Bearer {}", emulator.api_key());
+    let headers = [
+        ("authorization", key.as_str()),
+        ("content-type", "application/json"),
+    ];
+    let (status, _, answer) = raw(&emulator, "POST", "/graphql", &headers, &query).await;
+    assert_eq!(status, 200, "{answer}");
+    let silo = &answer["data"]["requestDataSilos"]["nodes"][0]["dataSilo"];
+    assert_eq!(silo["type"], "server", "{answer}");
+    assert_eq!(silo["isLive"], true);
+    assert!(silo["outerType"].is_null());
+    assert_eq!(silo["owners"][0]["email"], "ada@example.com");
+    assert_eq!(silo["teams"][0]["name"], "Privacy");
+    let cancel = r#"{"query":"mutation { cancelRequest(input: {requestId: \"ID\"}) { clientMutationId request { id status } } }"}"#
+        .replace("ID", &id);
+    let (status, _, answer) = raw(&emulator, "POST", "/graphql", &headers, &cancel).await;
+    assert_eq!(status, 200, "{answer}");
+    assert!(answer["errors"].is_null(), "{answer}");
+    assert!(answer["data"]["cancelRequest"]["clientMutationId"].is_null());
+    assert_eq!(
+        answer["data"]["cancelRequest"]["request"]["status"],
+        "CANCELED"
+    );
+    emulator.shutdown().await;
+}

@@ -212,7 +212,10 @@ impl Mutation {
         let shared = shared_of(ctx)?;
         let canceled = Event::Ended(Status::Canceled);
         let request = decide(shared, &input.request_id, false, canceled, &input.subject)?;
-        Ok(CancelRequestPayload { request })
+        Ok(CancelRequestPayload {
+            client_mutation_id: None,
+            request,
+        })
     }
 
     /// Cancels several requests; stops at the first that cannot be.

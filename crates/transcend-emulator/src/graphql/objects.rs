@@ -32,7 +32,7 @@ impl ScalarType for Date {
 
 /// A request.
 #[derive(SimpleObject, Debug, Clone)]
-#[graphql(name = "Request")]
+#[graphql(name = "Request", complex)]
 pub(crate) struct RequestNode {
     pub id: ID,
     pub created_at: Date,
@@ -99,6 +99,65 @@ impl From<AdminRecord> for RequestNode {
             attribute_values,
         }
     }
+}
+
+/// Who answers for a request or a data silo: the organization's users and teams, as
+/// configured (`[[admin.users]]`, `[[admin.teams]]`).
+fn owners(ctx: &Context<'_>) -> async_graphql::Result<Vec<UserPreview>> {
+    let shared = shared_of(ctx)?;
+    Ok(shared
+        .config
+        .admin
+        .users
+        .iter()
+        .map(|user| UserPreview {
+            id: ID(user.id.clone()),
+            email: user.email.clone(),
+            name: user.name.clone(),
+        })
+        .collect())
+}
+
+fn teams(ctx: &Context<'_>) -> async_graphql::Result<Vec<TeamPreview>> {
+    let shared = shared_of(ctx)?;
+    Ok(shared
+        .config
+        .admin
+        .teams
+        .iter()
+        .map(|team| TeamPreview {
+            id: ID(team.id.clone()),
+            name: team.name.clone(),
+        })
+        .collect())
+}
+
+#[ComplexObject]
+impl RequestNode {
+    /// The people responsible for the request.
+    async fn owners(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<UserPreview>> {
+        owners(ctx)
+    }
+
+    /// The teams responsible for the request.
+    async fn teams(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<TeamPreview>> {
+        teams(ctx)
+    }
+}
+
+/// A user of the organization, briefly.
+#[derive(SimpleObject, Debug, Clone)]
+pub(crate) struct UserPreview {
+    pub id: ID,
+    pub email: String,
+    pub name: String,
+}
+
+/// A team of the organization, briefly.
+#[derive(SimpleObject, Debug, Clone)]
+pub(crate) struct TeamPreview {
+    pub id: ID,
+    pub name: String,
 }
 
 /// The preferences a consent request changes (never made by the emulator: its
@@ -204,14 +263,26 @@ impl RequestsPayload {
 pub(crate) struct RequestDataSilo {
     pub id: ID,
     pub data_silo_id: ID,
+    pub link: String,
+    pub details: String,
     pub request: RequestDetails,
     pub status: VisualRequestDataSiloStatus,
     pub data_silo: DataSiloBulkPreview,
+    pub error: Option<String>,
 }
 
 impl RequestDataSilo {
     pub(crate) fn new(part: SiloPart, title: String) -> Self {
+        let details = part.details(&title);
         Self {
+            link: format!(
+                "{}{}/data-silos/{}",
+                crate::store::LINK_PREFIX,
+                part.request_id,
+                part.data_silo_id
+            ),
+            details,
+            error: part.error.clone(),
             id: ID(part.id),
             data_silo_id: ID(part.data_silo_id.clone()),
             request: RequestDetails {
@@ -222,6 +293,9 @@ impl RequestDataSilo {
             data_silo: DataSiloBulkPreview {
                 id: ID(part.data_silo_id),
                 title,
+                kind: "server".into(),
+                outer_type: None,
+                is_live: true,
             },
         }
     }
@@ -235,11 +309,30 @@ pub(crate) struct RequestDetails {
     pub action: RequestAction,
 }
 
-/// A data silo, briefly.
+/// A data silo, briefly. Every silo of the emulator is a custom integration
+/// (`server`: Transcend calls its webhook, or it pulls its jobs), live.
 #[derive(SimpleObject, Debug, Clone)]
+#[graphql(complex)]
 pub(crate) struct DataSiloBulkPreview {
     pub id: ID,
     pub title: String,
+    #[graphql(name = "type")]
+    pub kind: String,
+    pub outer_type: Option<String>,
+    pub is_live: bool,
+}
+
+#[ComplexObject]
+impl DataSiloBulkPreview {
+    /// The people responsible for the data silo.
+    async fn owners(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<UserPreview>> {
+        owners(ctx)
+    }
+
+    /// The teams responsible for the data silo.
+    async fn teams(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<TeamPreview>> {
+        teams(ctx)
+    }
 }
 
 /// A page of data silos' parts.
@@ -433,6 +526,7 @@ pub(crate) struct ApproveRequestsPayload {
 /// `cancelRequest`'s answer.
 #[derive(SimpleObject, Debug, Clone)]
 pub(crate) struct CancelRequestPayload {
+    pub client_mutation_id: Option<String>,
     pub request: RequestNode,
 }
 

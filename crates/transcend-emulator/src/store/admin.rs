@@ -295,6 +295,35 @@ pub(crate) struct SiloPart {
     pub request_status: RequestStatus,
     pub data_silo_id: String,
     pub status: JobStatus,
+    /// The last failure: the error the silo reported, else the outcome of its last
+    /// delivery that was not accepted.
+    pub error: Option<String>,
+    /// How many webhooks were delivered for it.
+    pub deliveries: usize,
+}
+
+impl SiloPart {
+    /// What Transcend's dashboard says of the part, for a silo called `title`.
+    pub(crate) fn details(&self, title: &str) -> String {
+        match self.status {
+            JobStatus::Resolved => format!("{title} has completed its part of the request."),
+            JobStatus::Skipped => format!("{title} was skipped for this request."),
+            JobStatus::Error => format!(
+                "{title} reported an error: {}",
+                self.error.as_deref().unwrap_or("no message")
+            ),
+            JobStatus::ActionRequired => format!("{title} needs a person to act."),
+            JobStatus::DeliveryFailed => format!(
+                "Every webhook delivery to {title} failed ({} attempts).",
+                self.deliveries
+            ),
+            _ if self.deliveries == 0 => format!("Waiting to notify {title}."),
+            _ => format!(
+                "Waiting for {title} to respond ({} webhook deliveries so far).",
+                self.deliveries
+            ),
+        }
+    }
 }
 
 /// An enricher's part of a request, as the admin API lists it.
@@ -500,6 +529,8 @@ impl Store {
                     request_status: request.record.status.clone(),
                     data_silo_id: job.view.data_silo_id.clone(),
                     status: job.view.status,
+                    error: last_failure(&job.view),
+                    deliveries: job.view.deliveries.len(),
                 });
             }
             total += 1;
@@ -628,6 +659,26 @@ pub(crate) fn filter_time(value: &str) -> Option<Timestamp> {
     )
     .ok()?;
     Some(Timestamp::from_datetime(date.midnight().assume_utc()))
+}
+
+/// A silo part's last failure: the error the silo reported (an `ERROR` status), else
+/// the outcome of the last delivery it did not accept; `None` when nothing failed.
+fn last_failure(view: &crate::view::JobView) -> Option<String> {
+    if view.status == JobStatus::Error {
+        return Some(
+            view.message
+                .clone()
+                .unwrap_or_else(|| "the data silo reported an error".into()),
+        );
+    }
+    let last = view.deliveries.last()?;
+    let accepted = last
+        .status
+        .is_some_and(|status| (200..300).contains(&status));
+    (!accepted).then(|| match last.status {
+        Some(status) => format!("the webhook was answered {status}: {}", last.outcome),
+        None => format!("the webhook could not be delivered: {}", last.outcome),
+    })
 }
 
 #[cfg(test)]

@@ -65,7 +65,7 @@ pub use objects::{
     DataSubjectInternal, DsrFormIdentifier, Enricher, Message, Organization, PageInfo, Request,
     RequestCount, RequestDataSilo, RequestDataSilosPayload, RequestDetails, RequestEnricher,
     RequestEnrichersPayload, RequestIdentifier, RequestIdentifiersPayload, RequestsPayload, Sombra,
-    Template, TemplatesPayload,
+    TeamPreview, Template, TemplatesPayload, UserPreview,
 };
 pub use requests::{CountRequests, GetRequest, ListRequests, RequestsPage};
 pub use updates::{

@@ -39,6 +39,10 @@ pub struct Request {
     pub country: Option<CountryCode>,
     /// The region within the country, when known.
     pub country_sub_division: Option<String>,
+    /// The people responsible for it.
+    pub owners: Vec<UserPreview>,
+    /// The teams responsible for it.
+    pub teams: Vec<TeamPreview>,
     /// When it finished successfully.
     pub successfully_completed_at: Option<String>,
     /// Days left before the deadline (negative once past); `None` once finished.
@@ -132,12 +136,42 @@ pub struct RequestDataSilo {
     pub id: cynic::Id,
     /// The data silo's id.
     pub data_silo_id: cynic::Id,
+    /// This part in Transcend's dashboard.
+    pub link: String,
+    /// What the dashboard says of this part.
+    pub details: String,
     /// Where this part stands.
     pub status: VisualRequestDataSiloStatus,
     /// The request.
     pub request: RequestDetails,
     /// The data silo.
     pub data_silo: DataSiloBulkPreview,
+    /// The last failure: a delivery the silo did not accept, or the error it reported.
+    pub error: Option<String>,
+}
+
+/// A user of the organization, briefly.
+#[derive(cynic::QueryFragment, Debug, Clone, PartialEq)]
+#[cynic(schema = "admin")]
+#[non_exhaustive]
+pub struct UserPreview {
+    /// The user's id.
+    pub id: cynic::Id,
+    /// Their e-mail address.
+    pub email: String,
+    /// Their name.
+    pub name: String,
+}
+
+/// A team of the organization, briefly.
+#[derive(cynic::QueryFragment, Debug, Clone, PartialEq)]
+#[cynic(schema = "admin")]
+#[non_exhaustive]
+pub struct TeamPreview {
+    /// The team's id.
+    pub id: cynic::Id,
+    /// Its name.
+    pub name: String,
 }
 
 /// A request, briefly.

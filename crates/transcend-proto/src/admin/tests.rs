@@ -81,7 +81,7 @@ fn a_cursor_page_sends_its_filter_order_and_cursor() {
 
 const REQUEST: &str = r#"{"id":"r-1","createdAt":"2026-01-01T00:00:00.000Z","updatedAt":"2026-01-01T00:00:00.000Z",
  "status":"COMPILING","type":"ERASURE","subjectType":"customer","locale":"en","details":null,"email":"a@example.com",
- "coreIdentifier":"u-1","country":"EU","countrySubDivision":null,"successfullyCompletedAt":null,"daysRemaining":30,"isTest":false,
+ "coreIdentifier":"u-1","country":"EU","countrySubDivision":null,"owners":[],"teams":[],"successfullyCompletedAt":null,"daysRemaining":30,"isTest":false,
  "isSilent":false,"origin":"API","link":"https://app.transcend.io/privacy-requests/incoming-requests/r-1",
  "attributeValues":[],"aFieldAddedLater":1}"#;
 
